@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints, model_validator
+
+from fastapi_auth.auth.password_policy import password_weakness
+from fastapi_auth.users.schemas import (
+    AnyPassword,
+    Email,
+    FullName,
+    NewPassword,
+    PhoneNumber,
+    RequestModel,
+)
+
+LinkToken = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+RefreshTokenField = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class RegisterRequest(RequestModel):
+    email: Email
+    password: NewPassword
+    full_name: FullName | None = None
+    phone_number: PhoneNumber | None = None
+
+    @model_validator(mode="after")
+    def refuse_email_as_password(self) -> RegisterRequest:
+        reason = password_weakness(self.password, self.email)
+        if reason:
+            raise ValueError(reason)
+        return self
+
+
+class LoginRequest(RequestModel):
+    email: Email
+    password: AnyPassword
+
+
+class EmailRequest(RequestModel):
+    email: Email
+
+
+class VerifyEmailRequest(RequestModel):
+    token: LinkToken
+
+
+class ResetPasswordRequest(RequestModel):
+    token: LinkToken
+    new_password: NewPassword
+
+
+class RefreshRequest(RequestModel):
+    refresh_token: RefreshTokenField

@@ -1,0 +1,120 @@
+"""Every token the service issues, each with its own audience or salt.
+
+- access tokens: short-lived HS256 JWTs naming the user and the session;
+- refresh tokens: 256 random bits, stored only as a SHA-256 digest;
+- emailed links: itsdangerous signatures, one salt per purpose, bound to the
+  state their use changes so each works once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from fastapi_auth.models import utcnow
+from fastapi_auth.settings import Settings
+
+ACCESS_AUDIENCE = "fastapi-auth:access"
+ACCESS_TYPE = "access"
+JWT_ALGORITHM = "HS256"
+REFRESH_TOKEN_BYTES = 32
+
+VERIFY_EMAIL_SALT = "fastapi-auth.verify-email"
+CHANGE_EMAIL_SALT = "fastapi-auth.change-email"
+RESET_PASSWORD_SALT = "fastapi-auth.reset-password"
+
+
+class TokenError(Exception):
+    """A token that is malformed, tampered with, expired or of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    token_id: str
+
+
+class AccessTokenCodec:
+    def __init__(self, settings: Settings) -> None:
+        self._secret = settings.signing_secret
+        self._issuer = settings.project_name
+        self.lifetime_seconds = settings.access_token_seconds
+
+    def issue(self, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
+        now = utcnow()
+        claims = {
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "typ": ACCESS_TYPE,
+            "jti": secrets.token_urlsafe(16),
+            "iss": self._issuer,
+            "aud": ACCESS_AUDIENCE,
+            "iat": now,
+            "exp": now + timedelta(seconds=self.lifetime_seconds),
+        }
+        return jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM)
+
+    def read(self, token: str) -> AccessClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[JWT_ALGORITHM],
+                audience=ACCESS_AUDIENCE,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub", "sid", "jti", "typ", "aud", "iss"]},
+            )
+            if claims["typ"] != ACCESS_TYPE:
+                raise TokenError("not an access token")
+            return AccessClaims(
+                user_id=uuid.UUID(claims["sub"]),
+                session_id=uuid.UUID(claims["sid"]),
+                token_id=str(claims["jti"]),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
+            raise TokenError(str(error)) from error
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+
+
+def hash_refresh_token(token: str) -> str:
+    """Refresh tokens carry 256 bits of entropy, so a fast unsalted digest is enough."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LinkTokenCodec:
+    """Signed, expiring payloads for emailed links; the salt keeps each purpose apart."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._secret = settings.signing_secret
+        self._serializer = URLSafeTimedSerializer(self._secret)
+        self.verify_max_age = settings.verify_token_expire_hours * 3600
+        self.reset_max_age = settings.reset_token_expire_minutes * 60
+
+    def dump(self, payload: dict[str, Any], salt: str) -> str:
+        return self._serializer.dumps(payload, salt=salt)
+
+    def load(self, token: str, salt: str, max_age: int) -> dict[str, Any]:
+        try:
+            payload = self._serializer.loads(token, salt=salt, max_age=max_age)
+        except BadSignature as error:
+            raise TokenError(str(error)) from error
+        if not isinstance(payload, dict):
+            raise TokenError("unexpected payload")
+        return payload
+
+    def password_fingerprint(self, password_hash: str) -> str:
+        """Binds a reset link to the current hash, so a changed password kills the link."""
+        digest = hmac.new(self._secret.encode(), password_hash.encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]

@@ -1,0 +1,159 @@
+"""`fastapi-auth`: serve, migrate, prune, run the email worker, inspect the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from alembic import command
+
+from fastapi_auth.db import Database
+from fastapi_auth.email.dispatcher import OutboxDispatcher
+from fastapi_auth.email.repository import OutboxRepository
+from fastapi_auth.email.sender import build_sender
+from fastapi_auth.migrations.config import alembic_config
+from fastapi_auth.models import utcnow
+from fastapi_auth.models.outbox_email import FAILED, PENDING, SENT
+from fastapi_auth.settings import Settings
+
+app = typer.Typer(help="Authentication and user management for FastAPI.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and housekeeping.", no_args_is_help=True)
+outbox_app = typer.Typer(help="The email outbox.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(outbox_app, name="outbox")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations first.")] = True,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes.")] = False,
+) -> None:
+    """Serve the API with uvicorn."""
+    import uvicorn
+
+    if migrate:
+        upgrade()
+    uvicorn.run(
+        "fastapi_auth.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=False,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    command.upgrade(alembic_config(Settings()), revision)
+
+
+@db_app.command("downgrade")
+def downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Revert migrations down to REVISION."""
+    command.downgrade(alembic_config(Settings()), revision)
+
+
+@db_app.command("prune")
+def prune(
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows deleted per transaction.")] = 1000,
+    keep_sent_days: Annotated[int, typer.Option(min=0, help="Days to keep sent emails.")] = 7,
+) -> None:
+    """Delete ended sessions, their spent tokens and old sent emails, in batches (cron-safe)."""
+    from fastapi_auth.main import build_runtime
+    from fastapi_auth.sessions.service import SessionService
+
+    async def run() -> tuple[int, int]:
+        runtime = build_runtime(Settings())
+        sessions = 0
+        try:
+            while True:
+                async with runtime.database.transaction() as session:
+                    pruned = await SessionService(session, runtime).prune(batch_size)
+                sessions += pruned
+                if pruned < batch_size:
+                    break
+            async with runtime.database.transaction() as session:
+                cutoff = utcnow() - timedelta(days=keep_sent_days)
+                emails = await OutboxRepository(session).delete_sent_before(cutoff)
+        finally:
+            await runtime.database.dispose()
+        return sessions, emails
+
+    sessions, emails = asyncio.run(run())
+    typer.echo(f"pruned {sessions} sessions and {emails} sent emails")
+
+
+@app.command()
+def worker() -> None:
+    """Deliver the email outbox in this process (run with EMAIL_DISPATCHER_ENABLED=false
+    on the API instances, or beside them: claims never overlap)."""
+    logging.basicConfig(level=logging.INFO)
+    settings = Settings()
+
+    async def run() -> None:
+        database = Database(settings)
+        dispatcher = OutboxDispatcher(database, build_sender(settings), settings)
+        try:
+            await dispatcher.run_forever()
+        finally:
+            await database.dispose()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        typer.echo("worker stopped")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed emails.")] = False,
+    sent: Annotated[bool, typer.Option("--sent", help="Only sent emails.")] = False,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """List queued emails (pending by default), newest first."""
+    status = FAILED if failed else SENT if sent else PENDING
+
+    async def run() -> None:
+        database = Database(Settings())
+        try:
+            async with database.transaction() as session:
+                emails = await OutboxRepository(session).list_by_status(status, limit)
+                for email in emails:
+                    typer.echo(
+                        f"{email.id}  {email.created_at:%Y-%m-%d %H:%M:%S}  {email.status:<7} "
+                        f"attempts={email.attempts}  to={email.recipient}  {email.subject!r}"
+                        + (f"\n    last error: {email.last_error}" if email.last_error else "")
+                    )
+                if not emails:
+                    typer.echo(f"no {status} emails")
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    email_id: Annotated[uuid.UUID | None, typer.Argument(help="One email; all failed if omitted.")] = None,
+) -> None:
+    """Queue failed emails again, with their attempts reset."""
+
+    async def run() -> int:
+        database = Database(Settings())
+        try:
+            async with database.transaction() as session:
+                return await OutboxRepository(session).requeue_failed(utcnow(), email_id)
+        finally:
+            await database.dispose()
+
+    typer.echo(f"requeued {asyncio.run(run())} emails")

@@ -1,0 +1,60 @@
+"""Who is calling: the client IP (proxy-aware, spoof-resistant) and user agent."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+MAX_USER_AGENT = 512
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip_address: str | None
+    user_agent: str | None
+
+
+@cache
+def _networks(trusted: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in trusted)
+
+
+def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(trusted))
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[str, ...]) -> str | None:
+    """The socket peer, unless it is a trusted proxy: then the nearest untrusted hop of
+    `X-Forwarded-For`, read from the right so a client cannot prepend a fake address."""
+    if peer is None or not trusted or not forwarded_for or not _is_trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer
+    return hops[0] if hops else peer
+
+
+def get_client(request: Request) -> ClientInfo:
+    trusted = tuple(request.app.state.fastapi_auth.settings.trusted_proxies)
+    peer = request.client.host if request.client else None
+    agent = request.headers.get("user-agent")
+    return ClientInfo(
+        ip_address=client_ip(peer, request.headers.get("x-forwarded-for"), trusted),
+        user_agent=agent[:MAX_USER_AGENT] if agent else None,
+    )
+
+
+ClientDep = Annotated[ClientInfo, Depends(get_client)]

@@ -1,0 +1,77 @@
+"""Composing emails from templates and queueing them in the caller's transaction.
+
+Nothing here talks to SMTP: an email becomes a row of the outbox, committed
+or rolled back with the change that caused it, and the dispatcher delivers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastapi_auth.email.repository import OutboxRepository
+from fastapi_auth.models import OutboxEmail
+from fastapi_auth.settings import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+Template = Literal[
+    "verify_email",
+    "reset_password",
+    "confirm_email_change",
+    "email_change_notice",
+    "register_attempt",
+    "account_deleted",
+]
+
+
+@dataclass(frozen=True)
+class ComposedEmail:
+    recipient: str
+    subject: str
+    text: str
+    html: str
+
+
+class EmailComposer:
+    def __init__(self, settings: Settings) -> None:
+        self._product = settings.project_name
+        self._environment = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def compose(self, template: Template, recipient: str, **context: Any) -> ComposedEmail:
+        env = self._environment
+        context = {"product": self._product, **context}
+        subject = env.get_template(f"{template}.subject").render(**context).strip()
+        return ComposedEmail(
+            recipient=recipient,
+            subject=subject,
+            text=env.get_template(f"{template}.txt").render(**context),
+            html=env.get_template(f"{template}.html").render(subject=subject, **context),
+        )
+
+
+class Mailer:
+    def __init__(self, composer: EmailComposer) -> None:
+        self._composer = composer
+
+    def queue(
+        self, session: AsyncSession, template: Template, recipient: str, **context: Any
+    ) -> None:
+        email = self._composer.compose(template, recipient, **context)
+        OutboxRepository(session).add(
+            OutboxEmail(
+                recipient=email.recipient,
+                subject=email.subject,
+                text_body=email.text,
+                html_body=email.html,
+            )
+        )

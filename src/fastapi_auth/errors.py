@@ -1,0 +1,259 @@
+"""Domain errors and the one place that turns any error into `{"detail", "code"}`.
+
+Services raise `DomainError` subclasses; they know nothing of HTTP beyond the
+status each error stands for. Routers list the errors they can return in
+`responses=` through `error_responses`, so the OpenAPI schema shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("fastapi_auth")
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    code: str
+
+
+class DomainError(Exception):
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "BAD_REQUEST"
+    detail: ClassVar[str] = "The request could not be processed."
+    headers: ClassVar[Mapping[str, str]] = {}
+    commit_changes: ClassVar[bool] = False
+    """True where the refusal itself changed state that must last (a revoked session,
+    a logged failure); otherwise the request's transaction rolls back."""
+
+    def __init__(self, detail: str | None = None, headers: Mapping[str, str] | None = None) -> None:
+        self.message = detail or self.detail
+        self.extra_headers = dict(headers or {})
+        super().__init__(self.message)
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "NOT_AUTHENTICATED"
+    detail = "Authentication is required."
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidAccessToken(DomainError):
+    status_code = 401
+    code = "INVALID_TOKEN"
+    detail = "The access token is invalid, expired or revoked."
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidRefreshToken(DomainError):
+    status_code = 401
+    code = "INVALID_TOKEN"
+    detail = "The refresh token is invalid, expired or already used."
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidLinkToken(DomainError):
+    status_code = 400
+    code = "INVALID_TOKEN"
+    detail = "The link is invalid, has expired or was already used."
+
+
+class InvalidCredentials(DomainError):
+    status_code = 401
+    code = "INVALID_CREDENTIALS"
+    detail = "The email or password is incorrect."
+    headers = {"WWW-Authenticate": "Bearer"}
+    commit_changes = True
+
+
+class EmailNotVerified(DomainError):
+    status_code = 403
+    code = "EMAIL_NOT_VERIFIED"
+    detail = "Verify your email address before logging in."
+
+
+class AccountDisabled(DomainError):
+    status_code = 403
+    code = "ACCOUNT_DISABLED"
+    detail = "This account is disabled."
+
+
+class EmailTaken(DomainError):
+    status_code = 409
+    code = "EMAIL_TAKEN"
+    detail = "That email address belongs to another account."
+
+
+class InvalidPassword(DomainError):
+    status_code = 400
+    code = "INVALID_PASSWORD"
+    detail = "The current password is incorrect."
+
+
+class WeakPassword(DomainError):
+    """Rendered in FastAPI's 422 shape, like every other invalid field."""
+
+    status_code = 422
+    code = "WEAK_PASSWORD"
+
+    def __init__(self, reason: str, field: str = "new_password") -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    detail = "Send JSON, or for login an OAuth2 password form."
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "NOT_FOUND"
+    detail = "Not found."
+
+
+class RateLimited(DomainError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    detail = "Too many requests; try again later."
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    detail = "The service is temporarily unavailable; try again shortly."
+    headers = {"Retry-After": "5"}
+
+
+HTTP_STATUS_CODES = {
+    400: "BAD_REQUEST",
+    401: "NOT_AUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+DATABASE_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+SECRET_FIELD_MARKERS = ("password", "token", "secret")
+
+
+def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entry of a route: each status with the codes it can carry."""
+    by_status: dict[int, list[type[DomainError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status_code, []).append(error)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, group in sorted(by_status.items()):
+        codes = sorted({error.code for error in group})
+        responses[status] = {
+            "model": ErrorBody,
+            "description": f"{HTTPStatus(status).phrase}: " + ", ".join(f"`{c}`" for c in codes),
+        }
+    return responses
+
+
+def _json_error(
+    status: int, detail: str, code: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+
+def _is_secret_field(loc: Iterable[Any]) -> bool:
+    return any(
+        isinstance(part, str) and any(marker in part.lower() for marker in SECRET_FIELD_MARKERS)
+        for part in loc
+    )
+
+
+def redact_validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Keep FastAPI's 422 shape, but never echo a submitted password or token."""
+    redacted: list[dict[str, Any]] = []
+    for error in errors:
+        item = {key: value for key, value in error.items() if key not in {"input", "ctx", "url"}}
+        if "input" in error and not _is_secret_field(error.get("loc", ())):
+            value = error["input"]
+            if isinstance(value, Mapping):
+                value = {
+                    k: ("**********" if _is_secret_field([k]) else v) for k, v in value.items()
+                }
+            item["input"] = value
+        ctx = error.get("ctx")
+        if isinstance(ctx, Mapping):
+            item["ctx"] = {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in ctx.items()}
+        redacted.append(item)
+    return redacted
+
+
+async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, WeakPassword):
+        error = {"loc": ["body", exc.field], "msg": exc.message, "type": "weak_password"}
+        return JSONResponse({"detail": [error]}, status_code=422)
+    headers = {**exc.headers, **exc.extra_headers}
+    return _json_error(exc.status_code, exc.message, exc.code, headers)
+
+
+async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_STATUS_CODES.get(exc.status_code, HTTPStatus(exc.status_code).name)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return _json_error(exc.status_code, detail, code, exc.headers)
+
+
+async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": redact_validation_errors(exc.errors())}, status_code=422)
+
+
+async def _database_outage_handler(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, DBAPIError) and not isinstance(exc, (OperationalError, InterfaceError)):
+        if not exc.connection_invalidated:
+            return await _internal_error_handler(_request, exc)
+    logger.warning("database unavailable: %s", type(exc).__name__)
+    error = ServiceUnavailable()
+    return _json_error(error.status_code, error.message, error.code, error.headers)
+
+
+async def _internal_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    logger.error("unhandled error", exc_info=exc)
+    return _json_error(500, "An internal error occurred.", "INTERNAL_ERROR")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    for outage in (*DATABASE_OUTAGE_ERRORS, DBAPIError):
+        app.add_exception_handler(outage, _database_outage_handler)
+    app.add_exception_handler(Exception, _internal_error_handler)

@@ -1,0 +1,133 @@
+"""Building the app: standalone with `create_app`, or inside yours with `install`.
+
+    app = create_app(Settings())                 # the whole service
+
+    runtime = build_runtime(Settings())          # or into an existing app
+    app = FastAPI(lifespan=auth_lifespan(runtime))
+    install(app, runtime)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from fastapi_auth.auth.passwords import PasswordHasher, PwdlibPasswordHasher
+from fastapi_auth.auth.router import router as auth_router
+from fastapi_auth.auth.tokens import AccessTokenCodec, LinkTokenCodec
+from fastapi_auth.db import Database
+from fastapi_auth.email.dispatcher import OutboxDispatcher
+from fastapi_auth.email.sender import EmailSender, build_sender
+from fastapi_auth.email.service import EmailComposer, Mailer
+from fastapi_auth.errors import install_error_handlers
+from fastapi_auth.health.router import router as health_router
+from fastapi_auth.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from fastapi_auth.pages.router import STATIC_DIR
+from fastapi_auth.pages.router import router as pages_router
+from fastapi_auth.ratelimit.service import RateLimiter
+from fastapi_auth.runtime import Runtime
+from fastapi_auth.security_events.router import router as security_events_router
+from fastapi_auth.sessions.router import router as sessions_router
+from fastapi_auth.settings import Settings
+from fastapi_auth.users.router import router as users_router
+
+logger = logging.getLogger("fastapi_auth")
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    users_router,
+    sessions_router,
+    security_events_router,
+    health_router,
+    pages_router,
+)
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    password_hasher: PasswordHasher | None = None,
+    email_sender: EmailSender | None = None,
+) -> Runtime:
+    database = Database(settings)
+    sender = email_sender or build_sender(settings)
+    return Runtime(
+        settings=settings,
+        database=database,
+        passwords=password_hasher or PwdlibPasswordHasher(settings),
+        access_tokens=AccessTokenCodec(settings),
+        link_tokens=LinkTokenCodec(settings),
+        mailer=Mailer(EmailComposer(settings)),
+        sender=sender,
+        dispatcher=OutboxDispatcher(database, sender, settings),
+        limiter=RateLimiter(settings),
+    )
+
+
+def auth_lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.passwords.verify_dummy("warm-up")
+        if runtime.settings.email_dispatcher_enabled:
+            runtime.dispatcher.start()
+        try:
+            yield
+        finally:
+            await runtime.dispatcher.stop()
+            await runtime.database.dispose()
+
+    return lifespan
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Adds the routers, error handlers, pages and middleware to an existing app."""
+    app.state.fastapi_auth = runtime
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="fastapi-auth-static")
+    settings = runtime.settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    password_hasher: PasswordHasher | None = None,
+    email_sender: EmailSender | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    runtime = build_runtime(settings, password_hasher=password_hasher, email_sender=email_sender)
+    app = FastAPI(
+        title=settings.project_name,
+        version="0.1.0",
+        description="Registration, email verification, JWT sessions with rotating refresh "
+        "tokens, password reset and profile management.",
+        lifespan=auth_lifespan(runtime),
+    )
+    install(app, runtime)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """`fastapi_auth.main:app` for uvicorn, built on first access from the environment."""
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

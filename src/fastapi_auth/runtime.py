@@ -1,0 +1,42 @@
+"""The long-lived parts one app instance shares across requests.
+
+Each part is a seam: pass your own `PasswordHasher` or `EmailSender` to
+`create_app` to replace the default without forking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from fastapi_auth.auth.passwords import PasswordHasher
+from fastapi_auth.auth.tokens import AccessTokenCodec, LinkTokenCodec
+from fastapi_auth.db import Database
+from fastapi_auth.email.dispatcher import OutboxDispatcher
+from fastapi_auth.email.sender import EmailSender
+from fastapi_auth.email.service import Mailer
+from fastapi_auth.ratelimit.service import RateLimiter
+from fastapi_auth.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    passwords: PasswordHasher
+    access_tokens: AccessTokenCodec
+    link_tokens: LinkTokenCodec
+    mailer: Mailer
+    sender: EmailSender
+    dispatcher: OutboxDispatcher
+    limiter: RateLimiter
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.fastapi_auth
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,35 @@
+"""HTTP for reading one's own security log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from fastapi_auth.auth.dependencies import CurrentUser
+from fastapi_auth.db import SessionDep
+from fastapi_auth.errors import (
+    AccountDisabled,
+    InvalidAccessToken,
+    NotAuthenticated,
+    error_responses,
+)
+from fastapi_auth.security_events.schemas import SecurityEventPage
+from fastapi_auth.security_events.service import InvalidCursor, list_events
+
+router = APIRouter(prefix="/users/me/security-events", tags=["sessions"])
+
+
+@router.get(
+    "",
+    response_model=SecurityEventPage,
+    responses=error_responses(NotAuthenticated, InvalidAccessToken, AccountDisabled, InvalidCursor),
+)
+async def read_security_events(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> SecurityEventPage:
+    """Newest first; pass `next_cursor` back as `cursor` for the next page."""
+    return await list_events(session, user.id, limit, cursor)

@@ -1,0 +1,149 @@
+"""Sessions: starting one at login, rotating its refresh token, ending it.
+
+A refresh token is spent by a conditional update, so of any number of
+concurrent presenters exactly one wins; every other presentation of a spent
+token is treated as theft and ends the whole session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastapi_auth.auth.tokens import hash_refresh_token, new_refresh_token
+from fastapi_auth.client import ClientInfo
+from fastapi_auth.errors import InvalidRefreshToken, NotFound
+from fastapi_auth.models import AuthSession, User, utcnow
+from fastapi_auth.runtime import Runtime
+from fastapi_auth.security_events.schemas import SecurityEventType
+from fastapi_auth.security_events.service import record_event
+from fastapi_auth.sessions.repository import SessionRepository
+from fastapi_auth.sessions.schemas import SessionRead, TokenPair
+
+REVOKED_BY_LOGOUT = "logout"
+REVOKED_BY_USER = "revoked"
+REVOKED_BY_REUSE = "refresh_reuse"
+REVOKED_BY_PASSWORD_CHANGE = "password_changed"
+REVOKED_BY_PASSWORD_RESET = "password_reset"
+REVOKED_BY_DELETION = "account_deleted"
+
+
+class RefreshTokenReused(InvalidRefreshToken):
+    """Raised after the session was revoked; the revocation must be committed."""
+
+    commit_changes = True
+
+
+class SessionService:
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.repository = SessionRepository(session)
+
+    def _token_pair(self, user_id: uuid.UUID, session_id: uuid.UUID, refresh: str) -> TokenPair:
+        codec = self.runtime.access_tokens
+        return TokenPair(
+            access_token=codec.issue(user_id, session_id),
+            refresh_token=refresh,
+            expires_in=codec.lifetime_seconds,
+        )
+
+    async def start_session(self, user: User, client: ClientInfo) -> tuple[AuthSession, TokenPair]:
+        now = utcnow()
+        refresh = new_refresh_token()
+        auth_session = AuthSession(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            user_agent=client.user_agent,
+            ip_address=client.ip_address,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + timedelta(days=self.runtime.settings.refresh_token_expire_days),
+        )
+        await self.repository.create(auth_session, hash_refresh_token(refresh))
+        return auth_session, self._token_pair(user.id, auth_session.id, refresh)
+
+    async def rotate(self, refresh_token: str, client: ClientInfo) -> TokenPair:
+        now = utcnow()
+        found = await self.repository.find_by_refresh_token(hash_refresh_token(refresh_token))
+        if found is None:
+            raise InvalidRefreshToken()
+        token, auth_session, user = found
+        if auth_session.revoked_at is not None or auth_session.expires_at <= now:
+            raise InvalidRefreshToken()
+        if token.spent_at is not None or not await self.repository.spend_refresh_token(
+            token.id, now
+        ):
+            await self._end_stolen_session(auth_session, client)
+            raise RefreshTokenReused()
+        if not (user.is_active and user.is_verified):
+            raise InvalidRefreshToken()
+        refresh = new_refresh_token()
+        self.repository.add_refresh_token(auth_session.id, hash_refresh_token(refresh))
+        await self.repository.touch(auth_session.id, now, client.ip_address, client.user_agent)
+        return self._token_pair(user.id, auth_session.id, refresh)
+
+    async def _end_stolen_session(self, auth_session: AuthSession, client: ClientInfo) -> None:
+        if await self.repository.revoke(auth_session.id, REVOKED_BY_REUSE, utcnow()):
+            record_event(
+                self.session,
+                auth_session.user_id,
+                SecurityEventType.REFRESH_REUSE_DETECTED,
+                client,
+                auth_session.id,
+            )
+
+    async def logout(self, user: User, refresh_token: str, client: ClientInfo) -> None:
+        found = await self.repository.find_by_refresh_token(hash_refresh_token(refresh_token))
+        if found is None or found[1].user_id != user.id:
+            raise InvalidRefreshToken()
+        await self.revoke_session(user.id, found[1].id, REVOKED_BY_LOGOUT, client)
+
+    async def revoke_session(
+        self, user_id: uuid.UUID, session_id: uuid.UUID, reason: str, client: ClientInfo
+    ) -> None:
+        if await self.repository.revoke(session_id, reason, utcnow()):
+            record_event(self.session, user_id, SecurityEventType.SESSION_REVOKED, client, session_id)
+
+    async def revoke_own_session(
+        self, user: User, session_id: uuid.UUID, client: ClientInfo
+    ) -> None:
+        """Someone else's session id answers 404 like a missing one, so ids cannot be probed."""
+        if await self.repository.get_live(user.id, session_id, utcnow()) is None:
+            raise NotFound("No such session.")
+        await self.revoke_session(user.id, session_id, REVOKED_BY_USER, client)
+
+    async def revoke_all(
+        self,
+        user_id: uuid.UUID,
+        reason: str,
+        client: ClientInfo | None,
+        keep: uuid.UUID | None = None,
+        *,
+        log_each: bool = False,
+    ) -> Sequence[uuid.UUID]:
+        """End every session of a user; `log_each` when ending them is the action itself,
+        not the consequence of one (a password change logs only the change)."""
+        ended = await self.repository.revoke_all(user_id, reason, utcnow(), keep)
+        if log_each:
+            for session_id in ended:
+                record_event(
+                    self.session, user_id, SecurityEventType.SESSION_REVOKED, client, session_id
+                )
+        return ended
+
+    async def list_sessions(self, user: User, current: uuid.UUID) -> list[SessionRead]:
+        live = await self.repository.list_live(user.id, utcnow())
+        return [
+            SessionRead.model_validate(item).model_copy(update={"current": item.id == current})
+            for item in live
+        ]
+
+    async def prune(self, batch_size: int, keep_revoked_days: int = 1) -> int:
+        now = utcnow()
+        return await self.repository.prune_batch(
+            now, now - timedelta(days=keep_revoked_days), batch_size
+        )

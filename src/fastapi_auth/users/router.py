@@ -1,0 +1,123 @@
+"""HTTP for the signed-in user's own account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from fastapi_auth.auth.dependencies import CurrentPrincipal, CurrentUser
+from fastapi_auth.client import ClientDep
+from fastapi_auth.db import SessionDep
+from fastapi_auth.errors import (
+    AccountDisabled,
+    EmailTaken,
+    InvalidAccessToken,
+    InvalidPassword,
+    InvalidRefreshToken,
+    NotAuthenticated,
+    error_responses,
+)
+from fastapi_auth.runtime import RuntimeDep
+from fastapi_auth.sessions.schemas import LogoutAllRequest
+from fastapi_auth.sessions.service import REVOKED_BY_LOGOUT, SessionService
+from fastapi_auth.auth.schemas import RefreshRequest
+from fastapi_auth.users.schemas import (
+    ChangePasswordRequest,
+    DeleteAccountRequest,
+    MessageResponse,
+    UserRead,
+    UserUpdate,
+)
+from fastapi_auth.users.service import UserService
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+AUTH_ERRORS = (NotAuthenticated, InvalidAccessToken, AccountDisabled)
+
+
+def get_user_service(session: SessionDep, runtime: RuntimeDep) -> UserService:
+    return UserService(session, runtime)
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+
+
+def get_session_service(session: SessionDep, runtime: RuntimeDep) -> SessionService:
+    return SessionService(session, runtime)
+
+
+SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
+
+
+@router.get("/me", response_model=UserRead, responses=error_responses(*AUTH_ERRORS))
+async def read_me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.patch(
+    "/me", response_model=UserRead, responses=error_responses(*AUTH_ERRORS, EmailTaken)
+)
+async def update_me(
+    body: UserUpdate, user: CurrentUser, client: ClientDep, service: UserServiceDep
+) -> UserRead:
+    return UserRead.model_validate(await service.update_profile(user, body, client))
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*AUTH_ERRORS, InvalidPassword),
+)
+async def delete_me(
+    body: DeleteAccountRequest, user: CurrentUser, client: ClientDep, service: UserServiceDep
+) -> Response:
+    """Deletes the account after the password is entered again."""
+    await service.delete_account(user, body.password, client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/change-password",
+    response_model=MessageResponse,
+    responses=error_responses(*AUTH_ERRORS, InvalidPassword),
+)
+async def change_password(
+    body: ChangePasswordRequest,
+    principal: CurrentPrincipal,
+    client: ClientDep,
+    service: UserServiceDep,
+) -> MessageResponse:
+    await service.change_password(
+        principal.user, principal.session_id, body.current_password, body.new_password, client
+    )
+    return MessageResponse(detail="Your password has been changed. Other sessions were ended.")
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*AUTH_ERRORS, InvalidRefreshToken),
+)
+async def logout(
+    body: RefreshRequest, user: CurrentUser, client: ClientDep, service: SessionServiceDep
+) -> Response:
+    await service.logout(user, body.refresh_token, client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def logout_all(
+    principal: CurrentPrincipal,
+    client: ClientDep,
+    service: SessionServiceDep,
+    body: LogoutAllRequest | None = None,
+) -> Response:
+    """Ends every session of the account, or every other one with `keep_current`."""
+    keep = principal.session_id if body is not None and body.keep_current else None
+    await service.revoke_all(principal.user.id, REVOKED_BY_LOGOUT, client, keep, log_each=True)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

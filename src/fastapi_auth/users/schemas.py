@@ -1,0 +1,103 @@
+"""The user as clients see it, and the field types every request shares."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_extra_types.phone_numbers import PhoneNumberValidator
+
+from fastapi_auth.auth.password_policy import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    password_weakness,
+)
+from fastapi_auth.models.user import EMAIL_LENGTH
+
+
+def normalize_email(value: str) -> str:
+    """Lower-cases the domain (email-validator's normal form); the local part keeps its case."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from error
+
+
+def email_key(email: str) -> str:
+    """The form that decides uniqueness: `Alice@` and `ALICE@` are one account."""
+    return email.lower()
+
+
+def refuse_weak_password(value: str) -> str:
+    reason = password_weakness(value)
+    if reason:
+        raise ValueError(reason)
+    return value
+
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=EMAIL_LENGTH), AfterValidator(normalize_email)
+]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    AfterValidator(refuse_weak_password),
+]
+AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+PhoneNumber = Annotated[
+    str,
+    StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"),
+    PhoneNumberValidator(number_format="E164"),
+    Field(examples=["+14155552671"]),
+]
+
+
+class RequestModel(BaseModel):
+    """Request bodies refuse unknown fields, so `is_verified` cannot be smuggled in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    phone_number: str | None
+    is_verified: bool
+    is_active: bool
+    pending_email: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserUpdate(RequestModel):
+    """Fields left out stay as they are; `null` clears a name or phone number."""
+
+    full_name: FullName | None = None
+    phone_number: PhoneNumber | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def refuse_null_email(self) -> UserUpdate:
+        if "email" in self.model_fields_set and self.email is None:
+            raise ValueError("email cannot be cleared")
+        return self
+
+
+class ChangePasswordRequest(RequestModel):
+    current_password: AnyPassword
+    new_password: NewPassword
+
+
+class DeleteAccountRequest(RequestModel):
+    password: AnyPassword
+
+
+class MessageResponse(BaseModel):
+    detail: str

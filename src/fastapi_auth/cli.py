@@ -144,7 +144,9 @@ def outbox_list(
 
 @outbox_app.command("retry")
 def outbox_retry(
-    email_id: Annotated[uuid.UUID | None, typer.Argument(help="One email; all failed if omitted.")] = None,
+    email_id: Annotated[
+        uuid.UUID | None, typer.Argument(help="One email; all failed if omitted.")
+    ] = None,
 ) -> None:
     """Queue failed emails again, with their attempts reset."""
 

@@ -10,7 +10,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from fastapi_auth.errors import DomainError
 from fastapi_auth.settings import Settings
@@ -68,8 +73,8 @@ class Database:
         for callback in self._on_outbox_commit:
             callback()
 
-    async def ping(self, timeout: float = 3.0) -> None:
-        async with asyncio.timeout(timeout), self.engine.connect() as connection:
+    async def ping(self, within_seconds: float = 3.0) -> None:
+        async with asyncio.timeout(within_seconds), self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:

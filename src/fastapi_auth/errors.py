@@ -210,7 +210,9 @@ def redact_validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[s
             item["input"] = value
         ctx = error.get("ctx")
         if isinstance(ctx, Mapping):
-            item["ctx"] = {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in ctx.items()}
+            item["ctx"] = {
+                k: v if isinstance(v, (int, float, str)) else str(v) for k, v in ctx.items()
+            }
         redacted.append(item)
     return redacted
 
@@ -237,9 +239,12 @@ async def _validation_error_handler(_request: Request, exc: Exception) -> JSONRe
 
 
 async def _database_outage_handler(_request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, DBAPIError) and not isinstance(exc, (OperationalError, InterfaceError)):
-        if not exc.connection_invalidated:
-            return await _internal_error_handler(_request, exc)
+    if (
+        isinstance(exc, DBAPIError)
+        and not isinstance(exc, (OperationalError, InterfaceError))
+        and not exc.connection_invalidated
+    ):
+        return await _internal_error_handler(_request, exc)
     logger.warning("database unavailable: %s", type(exc).__name__)
     error = ServiceUnavailable()
     return _json_error(error.status_code, error.message, error.code, error.headers)

@@ -1,10 +1,10 @@
 """Building the app: standalone with `create_app`, or inside yours with `install`.
 
-    app = create_app(Settings())                 # the whole service
+app = create_app(Settings())                 # the whole service
 
-    runtime = build_runtime(Settings())          # or into an existing app
-    app = FastAPI(lifespan=auth_lifespan(runtime))
-    install(app, runtime)
+runtime = build_runtime(Settings())          # or into an existing app
+app = FastAPI(lifespan=auth_lifespan(runtime))
+install(app, runtime)
 """
 
 from __future__ import annotations

@@ -96,7 +96,10 @@ class BodySizeLimitMiddleware:
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
-            {"detail": f"The request body exceeds {self.max_bytes} bytes.", "code": "PAYLOAD_TOO_LARGE"}
+            {
+                "detail": f"The request body exceeds {self.max_bytes} bytes.",
+                "code": "PAYLOAD_TOO_LARGE",
+            }
         ).encode()
         await send(
             {

@@ -75,7 +75,8 @@ async def read_login(request: Request) -> LoginRequest:
             fields = {"email": form.get("username"), "password": form.get("password")}
             return LoginRequest.model_validate(fields)
     except ValidationError as error:
-        raise _validation_error(error, {"email": "username"} if media_type in FORM_TYPES else None)
+        renames = {"email": "username"} if media_type in FORM_TYPES else None
+        raise _validation_error(error, renames) from None
     raise UnsupportedMediaType()
 
 
@@ -140,8 +141,12 @@ async def verify_email_link(
     try:
         verified = await service.verify_email(token)
     except (InvalidLinkToken, EmailTaken) as error:
-        return render_page("message.html", status_code=error.status_code, title="Link not valid",
-                           message=error.message)
+        return render_page(
+            "message.html",
+            status_code=error.status_code,
+            title="Link not valid",
+            message=error.message,
+        )
     return render_page("message.html", title="Email verified", message=_verified_message(verified))
 
 

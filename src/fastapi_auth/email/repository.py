@@ -37,7 +37,9 @@ class OutboxRepository:
             statement = statement.with_for_update(skip_locked=True)
         return (await self.session.scalars(statement)).all()
 
-    async def claim(self, email_id: uuid.UUID, now: datetime, until: datetime) -> OutboxEmail | None:
+    async def claim(
+        self, email_id: uuid.UUID, now: datetime, until: datetime
+    ) -> OutboxEmail | None:
         """Take a lease on one email; the conditional update makes exactly one claimer win."""
         result = await self.session.execute(
             update(OutboxEmail)

@@ -34,9 +34,7 @@ class LogEmailSender:
     async def send(self, message: EmailMessage) -> None:
         body = message.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
-        logger.warning(
-            "email to %s: %s\n%s", message["To"], message["Subject"], text.rstrip()
-        )
+        logger.warning("email to %s: %s\n%s", message["To"], message["Subject"], text.rstrip())
 
 
 class SmtpEmailSender:

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from fastapi_auth.client import ClientDep
 from fastapi_auth.errors import RateLimited
@@ -33,8 +33,10 @@ LimitName = Literal["login", "register", "email", "token", "emails_per_address"]
 def storage_uri(settings: Settings) -> str:
     if not settings.redis_url:
         return "async+memory://"
-    return settings.redis_url if settings.redis_url.startswith("async+") else (
-        "async+" + settings.redis_url
+    return (
+        settings.redis_url
+        if settings.redis_url.startswith("async+")
+        else ("async+" + settings.redis_url)
     )
 
 
@@ -45,7 +47,9 @@ class RateLimiter:
         options: dict[str, Any] = {}
         if settings.redis_url:
             options = {"key_prefix": settings.rate_limit_key_prefix, "implementation": "redispy"}
-        self.storage: Storage = storage_from_string(storage_uri(settings), **options)
+        storage = storage_from_string(storage_uri(settings), **options)
+        assert isinstance(storage, Storage), "an async+ storage URI gives an async storage"
+        self.storage = storage
         self._strategy = MovingWindowRateLimiter(self.storage)
         self._limits: dict[LimitName, RateLimitItem] = {
             "login": parse(settings.rate_limit_login),

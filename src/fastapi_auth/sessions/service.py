@@ -106,7 +106,9 @@ class SessionService:
         self, user_id: uuid.UUID, session_id: uuid.UUID, reason: str, client: ClientInfo
     ) -> None:
         if await self.repository.revoke(session_id, reason, utcnow()):
-            record_event(self.session, user_id, SecurityEventType.SESSION_REVOKED, client, session_id)
+            record_event(
+                self.session, user_id, SecurityEventType.SESSION_REVOKED, client, session_id
+            )
 
     async def revoke_own_session(
         self, user: User, session_id: uuid.UUID, client: ClientInfo

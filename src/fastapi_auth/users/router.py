@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from fastapi_auth.auth.dependencies import CurrentPrincipal, CurrentUser
+from fastapi_auth.auth.schemas import RefreshRequest
 from fastapi_auth.client import ClientDep
 from fastapi_auth.db import SessionDep
 from fastapi_auth.errors import (
@@ -21,7 +22,6 @@ from fastapi_auth.errors import (
 from fastapi_auth.runtime import RuntimeDep
 from fastapi_auth.sessions.schemas import LogoutAllRequest
 from fastapi_auth.sessions.service import REVOKED_BY_LOGOUT, SessionService
-from fastapi_auth.auth.schemas import RefreshRequest
 from fastapi_auth.users.schemas import (
     ChangePasswordRequest,
     DeleteAccountRequest,
@@ -55,9 +55,7 @@ async def read_me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.patch(
-    "/me", response_model=UserRead, responses=error_responses(*AUTH_ERRORS, EmailTaken)
-)
+@router.patch("/me", response_model=UserRead, responses=error_responses(*AUTH_ERRORS, EmailTaken))
 async def update_me(
     body: UserUpdate, user: CurrentUser, client: ClientDep, service: UserServiceDep
 ) -> UserRead:

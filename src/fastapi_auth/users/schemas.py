@@ -7,7 +7,14 @@ from datetime import datetime
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_extra_types.phone_numbers import PhoneNumberValidator
 
 from fastapi_auth.auth.password_policy import (
@@ -39,7 +46,9 @@ def refuse_weak_password(value: str) -> str:
 
 
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=EMAIL_LENGTH), AfterValidator(normalize_email)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=EMAIL_LENGTH),
+    AfterValidator(normalize_email),
 ]
 NewPassword = Annotated[
     str,

@@ -1,0 +1,120 @@
+"""POST /auth/register: one answer for everyone, the right email for each case."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from tests.mailbox import Mailbox
+from tests.support import PASSWORD, register, register_verified, unique_email
+
+ACCEPTED = 202
+
+
+async def test_new_address_gets_a_verification_email(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    email = unique_email()
+    response = await register(client, email, full_name="Ada Lovelace")
+    assert response.status_code == ACCEPTED
+    message = await mailbox.last(email, "Verify")
+    assert "/auth/verify-email?token=" in message.link
+    assert "Ada Lovelace" in message.text and "Ada Lovelace" in message.html
+
+
+async def test_registration_hands_out_no_tokens(client: httpx.AsyncClient) -> None:
+    response = await register(client, unique_email())
+    assert set(response.json()) == {"detail"}
+
+
+async def test_unverified_account_cannot_log_in(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    email = unique_email()
+    await register(client, email)
+    await mailbox.last(email, "Verify")
+    response = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 403
+    assert response.json()["code"] == "EMAIL_NOT_VERIFIED"
+
+
+async def test_known_address_gets_the_same_answer_and_a_notice(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    account = await register_verified(client, mailbox)
+    fresh = await register(client, unique_email())
+    again = await register(client, account.email, password="another fine password")
+    assert again.status_code == fresh.status_code == ACCEPTED
+    assert again.json() == fresh.json()
+    notice = await mailbox.last(account.email, "tried to register")
+    assert "/reset-password?token=" in notice.link
+
+
+async def test_unverified_address_gets_a_fresh_link_and_the_old_one_dies(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    email = unique_email()
+    await register(client, email)
+    first = await mailbox.last(email, "Verify")
+    await register(client, email, password="a different passphrase")
+    second = (await mailbox.wait_for(email, "Verify", count=2))[-1]
+    assert second.token != first.token
+    stale = await client.post("/auth/verify-email", json={"token": first.token})
+    assert stale.status_code == 400
+    fresh = await client.post("/auth/verify-email", json={"token": second.token})
+    assert fresh.status_code == 200
+    login = await client.post(
+        "/auth/login", json={"email": email, "password": "a different passphrase"}
+    )
+    assert login.status_code == 200
+
+
+async def test_email_case_variants_are_one_account(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    local = unique_email().split("@")[0]
+    await register(client, f"{local.capitalize()}@Example.COM")
+    await register(client, f"{local.upper()}@EXAMPLE.com")
+    messages = await mailbox.wait_for(f"{local}@example.com", "Verify", count=2)
+    assert {m.recipients[0] for m in messages} == {f"{local.capitalize()}@example.com"}
+
+
+async def test_concurrent_registrations_of_one_address_all_answer_202(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    email = unique_email()
+    responses = await asyncio.gather(*(register(client, email) for _ in range(6)))
+    assert [r.status_code for r in responses] == [ACCEPTED] * 6
+    await mailbox.wait_for(email, "Verify", count=6)
+
+
+async def test_weak_inputs_are_refused_without_echoing_the_password(
+    client: httpx.AsyncClient,
+) -> None:
+    email = unique_email()
+    cases = {
+        "short": {"email": email, "password": "Zq9!x"},
+        "common": {"email": email, "password": "password123"},
+        "email": {"email": email, "password": email},
+        "long": {"email": email, "password": "Zq9!x" * 26},
+        "phone": {"email": email, "password": PASSWORD, "phone_number": "4155552671"},
+        "address": {"email": "not-an-email", "password": "a secret phrase here"},
+        "unknown field": {"email": email, "password": PASSWORD, "is_verified": True},
+    }
+    for name, body in cases.items():
+        response = await client.post("/auth/register", json=body)
+        assert response.status_code == 422, name
+        assert isinstance(response.json()["detail"], list), name
+        if name not in {"email", "phone", "address", "unknown field"}:
+            assert str(body["password"]) not in response.text, name
+    leaked = await client.post("/auth/register", json={"email": "bad", "password": "hunter2-secret"})
+    assert "hunter2-secret" not in leaked.text
+
+
+async def test_phone_is_stored_in_e164(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
+    from tests.support import login
+
+    account = await login(client, await register_verified(client, mailbox, phone_number="+14155552671"))
+    me = await client.get("/users/me", headers=account.headers)
+    assert me.json()["phone_number"] == "+14155552671"

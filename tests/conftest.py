@@ -1,0 +1,114 @@
+"""Fixtures: one database per backend per run, a real SMTP capture, the app over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from fastapi_auth import Settings, create_app
+from tests.mailbox import Mailbox, SmtpCapture
+from tests.services import (
+    BACKENDS,
+    TestDatabase,
+    create_database,
+    drop_database,
+    migrate,
+    missing_required_services,
+)
+
+JWT_SECRET = secrets.token_urlsafe(48)
+
+AppFactory = Callable[..., Awaitable[FastAPI]]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    missing = missing_required_services()
+    if missing:
+        pytest.exit(
+            f"REQUIRE_SERVICES=1 but {', '.join(missing)} did not answer", returncode=3
+        )
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Any:
+    capture = SmtpCapture()
+    capture.start()
+    yield capture
+    capture.stop()
+
+
+@pytest.fixture(scope="session")
+def mailbox(smtp: SmtpCapture) -> Mailbox:
+    return smtp.mailbox
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[TestDatabase]:
+    created = await create_database(request.param, tmp_path_factory.mktemp("db"))
+    await asyncio.to_thread(migrate, created.url)
+    yield created
+    await drop_database(created)
+
+
+def make_settings(database: TestDatabase, smtp: SmtpCapture, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "db_url": database.url,
+        "jwt_secret": JWT_SECRET,
+        "email_host": "127.0.0.1",
+        "email_port": smtp.port,
+        "email_starttls": False,
+        "email_timeout_seconds": 5,
+        "email_poll_seconds": 0.1,
+        "rate_limit_enabled": False,
+        "rate_limit_key_prefix": f"test-{secrets.token_hex(6)}",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+async def app(database: TestDatabase, smtp: SmtpCapture) -> AsyncIterator[FastAPI]:
+    application = create_app(make_settings(database, smtp))
+    async with LifespanManager(application):
+        yield application
+
+
+def http_client(application: FastAPI, **options: Any) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=application, **options)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as http:
+        yield http
+
+
+@pytest.fixture
+async def make_app(database: TestDatabase, smtp: SmtpCapture) -> AsyncIterator[AppFactory]:
+    """Another app instance on this run's database, with settings of the test's choosing."""
+    async with AsyncExitStack() as stack:
+
+        async def factory(**overrides: Any) -> FastAPI:
+            application = create_app(make_settings(database, smtp, **overrides))
+            await stack.enter_async_context(LifespanManager(application))
+            return application
+
+        yield factory
+
+
+@pytest.fixture
+def tmp_dir(tmp_path: Path) -> Path:
+    return tmp_path

@@ -52,6 +52,8 @@ def missing_required_services() -> list[str]:
 
 @dataclass
 class TestDatabase:
+    __test__ = False
+
     backend: str
     url: str
     name: str

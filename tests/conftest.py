@@ -33,9 +33,7 @@ AppFactory = Callable[..., Awaitable[FastAPI]]
 def pytest_sessionstart(session: pytest.Session) -> None:
     missing = missing_required_services()
     if missing:
-        pytest.exit(
-            f"REQUIRE_SERVICES=1 but {', '.join(missing)} did not answer", returncode=3
-        )
+        pytest.exit(f"REQUIRE_SERVICES=1 but {', '.join(missing)} did not answer", returncode=3)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +73,7 @@ def make_settings(database: TestDatabase, smtp: SmtpCapture, **overrides: Any) -
         "rate_limit_key_prefix": f"test-{secrets.token_hex(6)}",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture(scope="session")

@@ -59,14 +59,16 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[ReceivedEmail]:
-        return [item for item in self.received if address.lower() in map(str.lower, item.recipients)]
+        return [
+            item for item in self.received if address.lower() in map(str.lower, item.recipients)
+        ]
 
     async def wait_for(
-        self, address: str, subject: str = "", count: int = 1, timeout: float = 10.0
+        self, address: str, subject: str = "", count: int = 1, within_seconds: float = 10.0
     ) -> list[ReceivedEmail]:
         """The emails to `address` whose subject contains `subject`, once `count` arrived."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within_seconds
         while True:
             found = [item for item in self.to(address) if subject in item.subject]
             if len(found) >= count or loop.time() > deadline:

@@ -47,7 +47,8 @@ async def test_health_and_docs(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health/live")).json() == {"status": "ok"}
     assert (await client.get("/health/ready")).status_code == 200
     docs = await client.get("/docs")
-    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
     schema = (await client.get("/openapi.json")).json()
     for path in (
         "/auth/register",

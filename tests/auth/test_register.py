@@ -20,7 +20,8 @@ async def test_new_address_gets_a_verification_email(
     assert response.status_code == ACCEPTED
     message = await mailbox.last(email, "Verify")
     assert "/auth/verify-email?token=" in message.link
-    assert "Ada Lovelace" in message.text and "Ada Lovelace" in message.html
+    assert "Ada Lovelace" in message.text
+    assert "Ada Lovelace" in message.html
 
 
 async def test_registration_hands_out_no_tokens(client: httpx.AsyncClient) -> None:
@@ -93,7 +94,7 @@ async def test_weak_inputs_are_refused_without_echoing_the_password(
     client: httpx.AsyncClient,
 ) -> None:
     email = unique_email()
-    cases = {
+    cases: dict[str, dict[str, object]] = {
         "short": {"email": email, "password": "Zq9!x"},
         "common": {"email": email, "password": "password123"},
         "email": {"email": email, "password": email},
@@ -108,13 +109,17 @@ async def test_weak_inputs_are_refused_without_echoing_the_password(
         assert isinstance(response.json()["detail"], list), name
         if name not in {"email", "phone", "address", "unknown field"}:
             assert str(body["password"]) not in response.text, name
-    leaked = await client.post("/auth/register", json={"email": "bad", "password": "hunter2-secret"})
+    leaked = await client.post(
+        "/auth/register", json={"email": "bad", "password": "hunter2-secret"}
+    )
     assert "hunter2-secret" not in leaked.text
 
 
 async def test_phone_is_stored_in_e164(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
     from tests.support import login
 
-    account = await login(client, await register_verified(client, mailbox, phone_number="+14155552671"))
+    account = await login(
+        client, await register_verified(client, mailbox, phone_number="+14155552671")
+    )
     me = await client.get("/users/me", headers=account.headers)
     assert me.json()["phone_number"] == "+14155552671"

@@ -51,4 +51,6 @@ def current_user(principal: Annotated[Principal, Depends(current_principal)]) ->
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+AUTHENTICATION_ERRORS = (NotAuthenticated, InvalidAccessToken, AccountDisabled)
+"""What any route behind `CurrentUser` can answer, for its `responses=`."""
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -6,14 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from fastapi_auth.auth.dependencies import CurrentUser
+from fastapi_auth.auth.dependencies import AUTHENTICATION_ERRORS, CurrentUser
 from fastapi_auth.db import SessionDep
-from fastapi_auth.errors import (
-    AccountDisabled,
-    InvalidAccessToken,
-    NotAuthenticated,
-    error_responses,
-)
+from fastapi_auth.errors import error_responses
 from fastapi_auth.security_events.schemas import SecurityEventPage
 from fastapi_auth.security_events.service import InvalidCursor, list_events
 
@@ -23,7 +18,7 @@ router = APIRouter(prefix="/users/me/security-events", tags=["sessions"])
 @router.get(
     "",
     response_model=SecurityEventPage,
-    responses=error_responses(NotAuthenticated, InvalidAccessToken, AccountDisabled, InvalidCursor),
+    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidCursor),
 )
 async def read_security_events(
     user: CurrentUser,

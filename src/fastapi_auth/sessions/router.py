@@ -6,12 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from fastapi_auth.auth.dependencies import CurrentPrincipal, CurrentUser
+from fastapi_auth.auth.dependencies import AUTHENTICATION_ERRORS, CurrentPrincipal, CurrentUser
 from fastapi_auth.client import ClientDep
 from fastapi_auth.errors import (
-    AccountDisabled,
-    InvalidAccessToken,
-    NotAuthenticated,
     NotFound,
     error_responses,
 )
@@ -20,10 +17,8 @@ from fastapi_auth.users.router import SessionServiceDep
 
 router = APIRouter(prefix="/users/me/sessions", tags=["sessions"])
 
-AUTH_ERRORS = (NotAuthenticated, InvalidAccessToken, AccountDisabled)
 
-
-@router.get("", response_model=list[SessionRead], responses=error_responses(*AUTH_ERRORS))
+@router.get("", response_model=list[SessionRead], responses=error_responses(*AUTHENTICATION_ERRORS))
 async def list_sessions(
     principal: CurrentPrincipal, service: SessionServiceDep
 ) -> list[SessionRead]:
@@ -34,7 +29,7 @@ async def list_sessions(
 @router.delete(
     "/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(*AUTH_ERRORS, NotFound),
+    responses=error_responses(*AUTHENTICATION_ERRORS, NotFound),
 )
 async def revoke_session(
     session_id: uuid.UUID, user: CurrentUser, client: ClientDep, service: SessionServiceDep

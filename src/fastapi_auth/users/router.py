@@ -6,17 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from fastapi_auth.auth.dependencies import CurrentPrincipal, CurrentUser
+from fastapi_auth.auth.dependencies import AUTHENTICATION_ERRORS, CurrentPrincipal, CurrentUser
 from fastapi_auth.auth.schemas import RefreshRequest
 from fastapi_auth.client import ClientDep
 from fastapi_auth.db import SessionDep
 from fastapi_auth.errors import (
-    AccountDisabled,
     EmailTaken,
-    InvalidAccessToken,
     InvalidPassword,
     InvalidRefreshToken,
-    NotAuthenticated,
     error_responses,
 )
 from fastapi_auth.runtime import RuntimeDep
@@ -33,8 +30,6 @@ from fastapi_auth.users.service import UserService
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-AUTH_ERRORS = (NotAuthenticated, InvalidAccessToken, AccountDisabled)
-
 
 def get_user_service(session: SessionDep, runtime: RuntimeDep) -> UserService:
     return UserService(session, runtime)
@@ -50,12 +45,14 @@ def get_session_service(session: SessionDep, runtime: RuntimeDep) -> SessionServ
 SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 
 
-@router.get("/me", response_model=UserRead, responses=error_responses(*AUTH_ERRORS))
+@router.get("/me", response_model=UserRead, responses=error_responses(*AUTHENTICATION_ERRORS))
 async def read_me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.patch("/me", response_model=UserRead, responses=error_responses(*AUTH_ERRORS, EmailTaken))
+@router.patch(
+    "/me", response_model=UserRead, responses=error_responses(*AUTHENTICATION_ERRORS, EmailTaken)
+)
 async def update_me(
     body: UserUpdate, user: CurrentUser, client: ClientDep, service: UserServiceDep
 ) -> UserRead:
@@ -65,7 +62,7 @@ async def update_me(
 @router.delete(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(*AUTH_ERRORS, InvalidPassword),
+    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword),
 )
 async def delete_me(
     body: DeleteAccountRequest, user: CurrentUser, client: ClientDep, service: UserServiceDep
@@ -78,7 +75,7 @@ async def delete_me(
 @router.post(
     "/change-password",
     response_model=MessageResponse,
-    responses=error_responses(*AUTH_ERRORS, InvalidPassword),
+    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword),
 )
 async def change_password(
     body: ChangePasswordRequest,
@@ -95,7 +92,7 @@ async def change_password(
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(*AUTH_ERRORS, InvalidRefreshToken),
+    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidRefreshToken),
 )
 async def logout(
     body: RefreshRequest, user: CurrentUser, client: ClientDep, service: SessionServiceDep
@@ -107,7 +104,7 @@ async def logout(
 @router.post(
     "/logout-all",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(*AUTH_ERRORS),
+    responses=error_responses(*AUTHENTICATION_ERRORS),
 )
 async def logout_all(
     principal: CurrentPrincipal,

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from fastapi_auth.auth.breached_passwords import BreachedPasswordChecker
 from fastapi_auth.auth.passwords import PasswordHasher
 from fastapi_auth.auth.tokens import AccessTokenCodec, LinkTokenCodec
 from fastapi_auth.db import Database
@@ -32,6 +33,7 @@ class Runtime:
     sender: EmailSender
     dispatcher: OutboxDispatcher
     limiter: RateLimiter
+    breached_passwords: BreachedPasswordChecker
 
 
 def get_runtime(request: Request) -> Runtime:

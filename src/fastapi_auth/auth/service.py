@@ -8,6 +8,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastapi_auth.auth.breached_passwords import refuse_breached
 from fastapi_auth.auth.password_policy import password_weakness
 from fastapi_auth.auth.schemas import RegisterRequest
 from fastapi_auth.auth.tokens import (
@@ -109,6 +110,7 @@ class AuthService:
         """Same work, same answer, whether or not the address has an account: the hash is
         computed first in every case and every branch queues exactly one email."""
         key = email_key(request.email)
+        await refuse_breached(self.runtime.breached_passwords, request.password, "password")
         await self.runtime.limiter.hit("emails_per_address", key)
         password_hash = await self.runtime.passwords.hash(request.password)
         user = User(
@@ -240,6 +242,7 @@ class AuthService:
         reason = password_weakness(new_password, user.email)
         if reason:
             raise WeakPassword(reason)
+        await refuse_breached(self.runtime.breached_passwords, new_password, "new_password")
         new_hash = await self.runtime.passwords.hash(new_password)
         if not await self.users.replace_password_hash(user, user.password_hash, new_hash):
             raise InvalidLinkToken()

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastapi_auth.auth.breached_passwords import refuse_breached
 from fastapi_auth.auth.password_policy import password_weakness
 from fastapi_auth.auth.service import AuthService
 from fastapi_auth.client import ClientInfo
@@ -90,6 +91,7 @@ class UserService:
         reason = password_weakness(new_password, user.email)
         if reason:
             raise WeakPassword(reason)
+        await refuse_breached(self.runtime.breached_passwords, new_password, "new_password")
         user.password_hash = await self.runtime.passwords.hash(new_password)
         await self.sessions.revoke_all(
             user.id, REVOKED_BY_PASSWORD_CHANGE, client, keep=current_session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated
@@ -47,13 +48,21 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[str, .
     return hops[0] if hops else peer
 
 
+def printable_user_agent(header: str | None) -> str | None:
+    """Stored and shown in the sessions list: no control characters (PostgreSQL refuses
+    NUL), and a bounded length."""
+    if not header:
+        return None
+    text = "".join(char for char in header if unicodedata.category(char) != "Cc")
+    return text[:MAX_USER_AGENT] or None
+
+
 def get_client(request: Request) -> ClientInfo:
     trusted = tuple(request.app.state.fastapi_auth.settings.trusted_proxies)
     peer = request.client.host if request.client else None
-    agent = request.headers.get("user-agent")
     return ClientInfo(
         ip_address=client_ip(peer, request.headers.get("x-forwarded-for"), trusted),
-        user_agent=agent[:MAX_USER_AGENT] if agent else None,
+        user_agent=printable_user_agent(request.headers.get("user-agent")),
     )
 
 

@@ -18,6 +18,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from fastapi_auth.auth.breached_passwords import (
+    BreachedPasswordChecker,
+    build_breached_password_checker,
+)
 from fastapi_auth.auth.passwords import PasswordHasher, PwdlibPasswordHasher
 from fastapi_auth.auth.router import router as auth_router
 from fastapi_auth.auth.tokens import AccessTokenCodec, LinkTokenCodec
@@ -54,6 +58,7 @@ def build_runtime(
     *,
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
+    breached_passwords: BreachedPasswordChecker | None = None,
 ) -> Runtime:
     database = Database(settings)
     sender = email_sender or build_sender(settings)
@@ -67,6 +72,7 @@ def build_runtime(
         sender=sender,
         dispatcher=OutboxDispatcher(database, sender, settings),
         limiter=RateLimiter(settings),
+        breached_passwords=breached_passwords or build_breached_password_checker(settings),
     )
 
 
@@ -80,6 +86,8 @@ def auth_lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextM
             yield
         finally:
             await runtime.dispatcher.stop()
+            await runtime.breached_passwords.aclose()
+            await runtime.limiter.aclose()
             await runtime.database.dispose()
 
     return lifespan

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     rate_limit_email: str = "5/minute"
     rate_limit_token: str = "30/minute"
     rate_limit_emails_per_address: str = "3/hour"
+    rate_limit_failed_logins_per_account: str = "100/hour"
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_base_seconds: int = Field(default=30, ge=1)
     lockout_max_seconds: int = Field(default=3600, ge=1)
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     hibp_enabled: bool = False
     hibp_url: str = "https://api.pwnedpasswords.com/range/"
+    hibp_timeout_seconds: float = Field(default=2.0, gt=0)
 
     @model_validator(mode="before")
     @classmethod

@@ -10,6 +10,7 @@ of the limiter must not become an outage of login.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -27,7 +28,14 @@ from fastapi_auth.settings import Settings
 
 logger = logging.getLogger("fastapi_auth.ratelimit")
 
-LimitName = Literal["login", "register", "email", "token", "emails_per_address"]
+LimitName = Literal[
+    "login", "register", "email", "token", "emails_per_address", "failed_logins_per_account"
+]
+
+
+def account_id(account: str) -> str:
+    """Keys name accounts and addresses by digest, so the shared store holds no PII."""
+    return hashlib.sha256(account.encode("utf-8")).hexdigest()[:32]
 
 
 def storage_uri(settings: Settings) -> str:
@@ -57,40 +65,63 @@ class RateLimiter:
             "email": parse(settings.rate_limit_email),
             "token": parse(settings.rate_limit_token),
             "emails_per_address": parse(settings.rate_limit_emails_per_address),
+            "failed_logins_per_account": parse(settings.rate_limit_failed_logins_per_account),
         }
 
     async def hit(self, name: LimitName, *identity: str) -> None:
         """Count one request; raise `RateLimited` once the window is full."""
         if not self.enabled:
             return
-        item = self._limits[name]
+        item, key = self._limits[name], account_id("\x1f".join(identity))
         try:
-            if await self._strategy.hit(item, name, *identity):
+            if await self._strategy.hit(item, name, key):
                 return
-            stats = await self._strategy.get_window_stats(item, name, *identity)
+            stats = await self._strategy.get_window_stats(item, name, key)
         except Exception:
             logger.exception("rate limiter storage failed; letting the request through")
             return
-        raise RateLimited(math.ceil(stats.reset_time - time.time()))
+        raise RateLimited(self._retry_after(stats.reset_time))
 
-    async def _epoch(self, account: str) -> int:
-        return await self.storage.get(f"lockout-epoch/{account}")
+    async def aclose(self) -> None:
+        """Closes the Redis connections; `limits` keeps its client on the storage's bridge."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            await close()
+
+    def _retry_after(self, reset_time: float) -> int:
+        return math.ceil(reset_time - time.time())
+
+    async def _epoch(self, account: str) -> str:
+        return str(await self.storage.get(f"lockout-epoch/{account_id(account)}"))
 
     async def ensure_not_locked(self, account: str, ip: str | None) -> None:
         """Lockout is per account and client IP: an attacker at one address locks out only
-        that address, never the owner logging in from elsewhere."""
+        that address, never the owner logging in from elsewhere. Across all addresses an
+        account takes at most `RATE_LIMIT_FAILED_LOGINS_PER_ACCOUNT` failures (NIST 800-63B
+        caps consecutive failures at 100), which only a spread-out attack can reach."""
         if not self.enabled:
             return
+        account_key = account_id(account)
         try:
-            key = f"lockout/{account}/{await self._epoch(account)}/{ip}"
-            if await self.storage.get(key) <= 0:
+            epoch = await self._epoch(account)
+            key = f"lockout/{account_key}/{epoch}/{ip}"
+            if await self.storage.get(key) > 0:
+                raise RateLimited(
+                    self._retry_after(await self.storage.get_expiry(key)),
+                    "Too many failed logins for this account; try again later.",
+                )
+            item = self._limits["failed_logins_per_account"]
+            if await self._strategy.test(item, "failed-logins", account_key, epoch):
                 return
-            expiry = await self.storage.get_expiry(key)
+            stats = await self._strategy.get_window_stats(item, "failed-logins", account_key, epoch)
+        except RateLimited:
+            raise
         except Exception:
             logger.exception("lockout storage failed; letting the request through")
             return
         raise RateLimited(
-            math.ceil(expiry - time.time()),
+            self._retry_after(stats.reset_time),
             "Too many failed logins for this account; try again later.",
         )
 
@@ -99,26 +130,36 @@ class RateLimiter:
         if not self.enabled:
             return
         settings = self._settings
+        account_key = account_id(account)
         try:
             epoch = await self._epoch(account)
+            await self._strategy.hit(
+                self._limits["failed_logins_per_account"], "failed-logins", account_key, epoch
+            )
             failures = await self.storage.incr(
-                f"failures/{account}/{epoch}/{ip}", settings.lockout_max_seconds
+                f"failures/{account_key}/{epoch}/{ip}", settings.lockout_max_seconds
             )
             if failures < settings.lockout_threshold:
                 return
             excess = failures - settings.lockout_threshold
             seconds = min(settings.lockout_max_seconds, settings.lockout_base_seconds * 2**excess)
-            key = f"lockout/{account}/{epoch}/{ip}"
+            key = f"lockout/{account_key}/{epoch}/{ip}"
             await self.storage.clear(key)
             await self.storage.incr(key, seconds)
         except Exception:
             logger.exception("lockout storage failed; failure not counted")
 
     async def clear_failed_logins(self, account: str, ip: str | None) -> None:
+        """A correct password ends the run of consecutive failures, here and account-wide."""
         if not self.enabled:
             return
+        account_key = account_id(account)
         try:
-            await self.storage.clear(f"failures/{account}/{await self._epoch(account)}/{ip}")
+            epoch = await self._epoch(account)
+            await self.storage.clear(f"failures/{account_key}/{epoch}/{ip}")
+            await self._strategy.clear(
+                self._limits["failed_logins_per_account"], "failed-logins", account_key, epoch
+            )
         except Exception:
             logger.exception("lockout storage failed; failures not cleared")
 
@@ -127,7 +168,7 @@ class RateLimiter:
         if not self.enabled:
             return
         try:
-            await self.storage.incr(f"lockout-epoch/{account}", 400 * 24 * 3600)
+            await self.storage.incr(f"lockout-epoch/{account_id(account)}", 400 * 24 * 3600)
         except Exception:
             logger.exception("lockout storage failed; lockouts not lifted")
 

@@ -8,6 +8,7 @@ status each error stands for. Routers list the errors they can return in
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -19,6 +20,9 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
+
+from fastapi_auth.middleware import BASELINE_HEADERS, NO_STORE_HEADERS
 
 logger = logging.getLogger("fastapi_auth")
 
@@ -196,13 +200,34 @@ def _is_secret_field(loc: Iterable[Any]) -> bool:
     )
 
 
+def _json_safe(value: Any) -> Any:
+    """What can be echoed back as UTF-8 JSON: lone surrogates (legal in JSON escapes, not
+    in UTF-8) become U+FFFD; infinities and anything else JSON lacks become their text."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {_json_safe(str(key)): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return _json_safe(str(value))
+
+
 def redact_validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Keep FastAPI's 422 shape, but never echo a submitted password or token."""
+    """Keep FastAPI's 422 shape, but never echo a submitted password or token, nor a raw
+    body (bytes: it may hold either), and never fail to render what is echoed."""
     redacted: list[dict[str, Any]] = []
     for error in errors:
         item = {key: value for key, value in error.items() if key not in {"input", "ctx", "url"}}
-        if "input" in error and not _is_secret_field(error.get("loc", ())):
-            value = error["input"]
+        value = error.get("input")
+        if (
+            "input" in error
+            and not isinstance(value, (bytes, bytearray))
+            and not _is_secret_field(error.get("loc", ()))
+        ):
             if isinstance(value, Mapping):
                 value = {
                     k: ("**********" if _is_secret_field([k]) else v) for k, v in value.items()
@@ -213,7 +238,7 @@ def redact_validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[s
             item["ctx"] = {
                 k: v if isinstance(v, (int, float, str)) else str(v) for k, v in ctx.items()
             }
-        redacted.append(item)
+        redacted.append(_json_safe(item))
     return redacted
 
 
@@ -226,11 +251,30 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
     return _json_error(exc.status_code, exc.message, exc.code, headers)
 
 
-async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method the path takes: Starlette's 405 names only the first route matched."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers 422 `json_invalid` for broken JSON but 400 for bytes that are not
+        # text at all; both are a body that is not JSON.
+        error = {"type": "json_invalid", "loc": ["body"], "msg": "The body is not UTF-8 JSON."}
+        return JSONResponse({"detail": [error]}, status_code=422)
     code = HTTP_STATUS_CODES.get(exc.status_code, HTTPStatus(exc.status_code).name)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return _json_error(exc.status_code, detail, code, exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return _json_error(exc.status_code, detail, code, headers)
 
 
 async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
@@ -251,8 +295,10 @@ async def _database_outage_handler(_request: Request, exc: Exception) -> JSONRes
 
 
 async def _internal_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Starlette answers a crash outside every middleware, so the headers come with it."""
     logger.error("unhandled error", exc_info=exc)
-    return _json_error(500, "An internal error occurred.", "INTERNAL_ERROR")
+    headers = {**BASELINE_HEADERS, **NO_STORE_HEADERS}
+    return _json_error(500, "An internal error occurred.", "INTERNAL_ERROR", headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

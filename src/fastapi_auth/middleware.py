@@ -16,6 +16,14 @@ PAGE_CSP = (
     "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
+BASELINE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+"""Every API answer may carry a token or personal data (RFC 6749 5.1 asks both of token
+responses); only the docs and static files may be cached."""
 
 
 class SecurityHeadersMiddleware:
@@ -34,11 +42,11 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("X-Frame-Options", "DENY")
+                for name, value in BASELINE_HEADERS.items():
+                    headers.setdefault(name, value)
                 if not is_docs and not is_static:
-                    headers.setdefault("Cache-Control", "no-store")
+                    for name, value in NO_STORE_HEADERS.items():
+                        headers.setdefault(name, value)
                 if headers.get("content-type", "").startswith("text/html") and not is_docs:
                     headers.setdefault("Content-Security-Policy", PAGE_CSP)
                 if https:
@@ -71,28 +79,35 @@ class BodySizeLimitMiddleware:
                     await self._refuse(send)
                     return
         received = 0
-        response_started = False
+        exceeded = response_started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise _BodyTooLarge()
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
+            """Once the cap is hit, whatever the app makes of the cut-off body (FastAPI turns
+            a failed read into 400) is dropped for the 413."""
             nonlocal response_started
+            if exceeded and not response_started:
+                return
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await self._refuse(send)
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not response_started:
+            await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(

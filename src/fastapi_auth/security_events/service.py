@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,8 +55,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None:
             raise ValueError("naive cursor time")
-        return moment, uuid.UUID(event_id)
-    except (ValueError, UnicodeDecodeError) as error:
+        return moment.astimezone(UTC), uuid.UUID(event_id)
+    except (ValueError, OverflowError) as error:
         raise InvalidCursor() from error
 
 

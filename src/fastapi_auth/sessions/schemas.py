@@ -29,4 +29,6 @@ class SessionRead(BaseModel):
 class LogoutAllRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    keep_current: bool = Field(default=False, description="Keep the session making this call.")
+    keep_current: bool = Field(
+        default=False, strict=True, description="Keep the session making this call."
+    )

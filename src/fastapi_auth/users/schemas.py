@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -38,6 +39,17 @@ def email_key(email: str) -> str:
     return email.lower()
 
 
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def refuse_unsafe_text(value: str) -> str:
+    """Control characters and bidi overrides can hide or reorder what a name shows in an
+    email or a log, and PostgreSQL refuses NUL outright."""
+    if any(unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS for char in value):
+        raise ValueError("must not contain control characters or bidirectional overrides")
+    return value
+
+
 def refuse_weak_password(value: str) -> str:
     reason = password_weakness(value)
     if reason:
@@ -56,7 +68,11 @@ NewPassword = Annotated[
     AfterValidator(refuse_weak_password),
 ]
 AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+FullName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    AfterValidator(refuse_unsafe_text),
+]
 PhoneNumber = Annotated[
     str,
     StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"),

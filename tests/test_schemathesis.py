@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,3 +136,45 @@ def test_the_api_matches_its_schema_and_never_fails(
     )
     if (case.method.upper(), case.path) in SESSION_ENDING:
         live_service.sign_in()
+
+
+def test_linked_calls_keep_their_promises(live_service: LiveService) -> None:
+    """Stateful: login and refresh hand their refresh token on to refresh and logout (the
+    schema's links), the sessions list to session deletion, each page to the next."""
+    workflow = schema.as_state_machine()
+    credentials = {"email": live_service.email, "password": PASSWORD}
+    answered: Counter[tuple[str, str, int]] = Counter()
+
+    class Workflow(workflow):  # type: ignore[misc, valid-type]
+        def before_call(self, case: Case[Any]) -> None:
+            if (case.method.upper(), case.path) == ("POST", "/auth/login"):
+                case.body = dict(credentials)
+                case.media_type = "application/json"
+
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
+            return {"base_url": live_service.base_url, "headers": live_service.headers}
+
+        def after_call(self, response: Any, case: Case[Any]) -> None:
+            answered[(case.method.upper(), case.path, response.status_code)] += 1
+            ends_ours = (case.method.upper(), case.path) in SESSION_ENDING or (
+                case.method.upper() == "DELETE" and case.path.startswith("/users/me/sessions")
+            )
+            if ends_ours and response.status_code < 300:
+                live_service.sign_in()
+
+        def validate_response(self, response: Any, case: Case[Any], **kwargs: Any) -> None:
+            case.validate_response(response, excluded_checks=[positive_data_acceptance])
+
+    Workflow.run(
+        settings=settings(
+            max_examples=FUZZ_EXAMPLES,
+            stateful_step_count=10,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+    )
+    # The links carried real tokens: a refresh or a logout fed by a login succeeded.
+    linked = answered[("POST", "/auth/refresh", 200)] + answered[("POST", "/users/logout", 204)]
+    assert linked > 0, answered

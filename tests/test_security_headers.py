@@ -119,6 +119,17 @@ async def test_hsts_over_https_only(app: FastAPI) -> None:
     assert int(hsts.split("max-age=")[1].split(";")[0]) >= 31_536_000
 
 
+async def test_hsts_behind_a_tls_terminating_trusted_proxy(make_app: AppFactory) -> None:
+    app = await make_app(trusted_proxies=["10.0.0.0/8"])
+    forwarded = {"X-Forwarded-Proto": "https"}
+    async with http_client(app, client=("10.0.0.7", 443)) as proxy:
+        via_proxy = await proxy.get("/health/live", headers=forwarded)
+    async with http_client(app, client=("203.0.113.9", 5555)) as stranger:
+        spoofed = await stranger.get("/health/live", headers=forwarded)
+    assert "Strict-Transport-Security" in via_proxy.headers
+    assert "Strict-Transport-Security" not in spoofed.headers
+
+
 async def preflight(http: httpx.AsyncClient, origin: str) -> httpx.Response:
     return await http.options(
         "/auth/login",

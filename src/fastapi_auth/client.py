@@ -25,7 +25,7 @@ def _networks(trusted: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(item, strict=False) for item in trusted)
 
 
-def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
+def is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -36,11 +36,11 @@ def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[str, ...]) -> str | None:
     """The socket peer, unless it is a trusted proxy: then the nearest untrusted hop of
     `X-Forwarded-For`, read from the right so a client cannot prepend a fake address."""
-    if peer is None or not trusted or not forwarded_for or not _is_trusted(peer, trusted):
+    if peer is None or not trusted or not forwarded_for or not is_trusted(peer, trusted):
         return peer
     hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
     for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
+        if not is_trusted(hop, trusted):
             try:
                 return str(ipaddress.ip_address(hop))
             except ValueError:

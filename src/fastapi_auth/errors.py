@@ -37,6 +37,8 @@ class DomainError(Exception):
     code: ClassVar[str] = "BAD_REQUEST"
     detail: ClassVar[str] = "The request could not be processed."
     headers: ClassVar[Mapping[str, str]] = {}
+    response_headers: ClassVar[tuple[str, ...]] = ()
+    """Headers set per response (not in `headers`), named so the schema documents them."""
     commit_changes: ClassVar[bool] = False
     """True where the refusal itself changed state that must last (a revoked session,
     a logged failure); otherwise the request's transaction rolls back."""
@@ -133,6 +135,7 @@ class RateLimited(DomainError):
     status_code = 429
     code = "RATE_LIMITED"
     detail = "Too many requests; try again later."
+    response_headers = ("Retry-After",)
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
@@ -172,18 +175,39 @@ DATABASE_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 SECRET_FIELD_MARKERS = ("password", "token", "secret")
 
 
+HEADER_DOCS: dict[str, dict[str, Any]] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "WWW-Authenticate": {
+        "description": "`Bearer`: send an access token.",
+        "schema": {"type": "string"},
+    },
+}
+
+
 def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` entry of a route: each status with the codes it can carry."""
+    """The `responses=` entry of a route: each status with the codes and headers it can
+    carry. Every route that lists its errors needs the database, so 503 is always one."""
     by_status: dict[int, list[type[DomainError]]] = {}
-    for error in errors:
+    listed: tuple[type[DomainError], ...] = (*errors, ServiceUnavailable)
+    for error in listed:
         by_status.setdefault(error.status_code, []).append(error)
     responses: dict[int | str, dict[str, Any]] = {}
     for status, group in sorted(by_status.items()):
         codes = sorted({error.code for error in group})
+        headers = sorted(
+            {name for error in group for name in (*error.headers, *error.response_headers)}
+        )
         responses[status] = {
             "model": ErrorBody,
             "description": f"{HTTPStatus(status).phrase}: " + ", ".join(f"`{c}`" for c in codes),
         }
+        if headers:
+            responses[status]["headers"] = {
+                name: HEADER_DOCS.get(name, {"schema": {"type": "string"}}) for name in headers
+            }
     return responses
 
 

@@ -110,7 +110,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, trusted_proxies=tuple(settings.trusted_proxies))
 
 
 def create_app(

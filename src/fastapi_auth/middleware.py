@@ -11,6 +11,8 @@ import json
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fastapi_auth.client import is_trusted
+
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -26,9 +28,21 @@ NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 responses); only the docs and static files may be cached."""
 
 
+def served_over_https(scope: Scope, trusted_proxies: tuple[str, ...]) -> bool:
+    """The socket's scheme, or the `X-Forwarded-Proto` of a TLS-terminating trusted proxy."""
+    if scope.get("scheme") == "https":
+        return True
+    peer = scope.get("client")
+    if not trusted_proxies or not peer or not is_trusted(peer[0], trusted_proxies):
+        return False
+    proto: bytes = dict(scope["headers"]).get(b"x-forwarded-proto", b"")
+    return proto.split(b",")[-1].strip().lower() == b"https"
+
+
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, trusted_proxies: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,7 +51,7 @@ class SecurityHeadersMiddleware:
         path: str = scope["path"]
         is_docs = path.startswith(DOCS_PATHS)
         is_static = path.startswith("/static/")
-        https = scope.get("scheme") == "https"
+        https = served_over_https(scope, self.trusted_proxies)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

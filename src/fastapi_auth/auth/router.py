@@ -86,6 +86,20 @@ VALIDATION_RESPONSE: dict[str, Any] = {
         "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
     },
 }
+TOKEN_PAIR_LINKS: dict[str, Any] = {
+    "links": {
+        "Refresh": {
+            "operationRef": "#/paths/~1auth~1refresh/post",
+            "requestBody": {"refresh_token": "$response.body#/refresh_token"},
+            "description": "Trade the refresh token for a new pair (once: it is then spent).",
+        },
+        "Logout": {
+            "operationRef": "#/paths/~1users~1logout/post",
+            "requestBody": {"refresh_token": "$response.body#/refresh_token"},
+            "description": "End the session this pair belongs to.",
+        },
+    }
+}
 LOGIN_BODY = {
     "required": True,
     "content": {
@@ -177,6 +191,7 @@ async def resend_verification(body: EmailRequest, service: AuthServiceDep) -> Me
     response_model=TokenPair,
     openapi_extra={"requestBody": LOGIN_BODY},
     responses={
+        200: TOKEN_PAIR_LINKS,
         **error_responses(
             InvalidCredentials, EmailNotVerified, AccountDisabled, UnsupportedMediaType, RateLimited
         ),
@@ -195,7 +210,7 @@ async def login(
 @router.post(
     "/refresh",
     response_model=TokenPair,
-    responses=error_responses(InvalidRefreshToken, RateLimited),
+    responses={200: TOKEN_PAIR_LINKS, **error_responses(InvalidRefreshToken, RateLimited)},
     dependencies=[RateLimit("token")],
 )
 async def refresh(

@@ -18,7 +18,18 @@ router = APIRouter(prefix="/users/me/security-events", tags=["sessions"])
 @router.get(
     "",
     response_model=SecurityEventPage,
-    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidCursor),
+    responses={
+        200: {
+            "links": {
+                "NextPage": {
+                    "operationRef": "#/paths/~1users~1me~1security-events/get",
+                    "parameters": {"cursor": "$response.body#/next_cursor"},
+                    "description": "The next, older page (while `next_cursor` is not null).",
+                }
+            }
+        },
+        **error_responses(*AUTHENTICATION_ERRORS, InvalidCursor),
+    },
 )
 async def read_security_events(
     user: CurrentUser,

@@ -3,14 +3,15 @@ limits on the emails a stranger can make the service send."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import http_client
-from tests.mailbox import Mailbox
+from tests.conftest import AppFactory, http_client
+from tests.mailbox import Mailbox, free_port
 from tests.ratelimit.conftest import LimitedAppFactory
 from tests.support import register, register_verified, unique_email
 
@@ -141,3 +142,26 @@ async def test_the_address_limit_ignores_case(
         assert first.status_code == 202
         shouted = {"email": f"{local.upper()}@{domain.upper()}"}
         assert_rate_limited(await attacker.post("/auth/forgot-password", json=shouted), 3600)
+
+
+async def test_an_unreachable_redis_fails_open_and_says_so(
+    make_app: AppFactory,
+    client: httpx.AsyncClient,
+    mailbox: Mailbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An outage of the limiter must not become an outage of login."""
+    account = await register_verified(client, mailbox)
+    app = await make_app(
+        rate_limit_enabled=True,
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        rate_limit_login="1/minute",
+    )
+    credentials = {"email": account.email, "password": account.password}
+    with caplog.at_level(logging.ERROR, logger="fastapi_auth.ratelimit"):
+        async with http_client(app, client=ATTACKER) as http:
+            answers = [
+                (await http.post("/auth/login", json=credentials)).status_code for _ in range(2)
+            ]
+    assert answers == [200, 200]
+    assert "letting the request through" in caplog.text

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import select, update
 
+from fastapi_auth.models import OutboxEmail, User
+from fastapi_auth.runtime import Runtime
 from tests.mailbox import Mailbox
 
 PASSWORD = "correct horse battery staple"
@@ -66,3 +70,56 @@ async def login(client: httpx.AsyncClient, account: Account) -> Account:
 
 async def logged_in(client: httpx.AsyncClient, mailbox: Mailbox, **fields: Any) -> Account:
     return await login(client, await register_verified(client, mailbox, **fields))
+
+
+# -- the app's own database, for state HTTP cannot reach (disabling, legacy hashes) ---------
+
+
+def runtime_of(app: FastAPI) -> Runtime:
+    runtime: Runtime = app.state.fastapi_auth
+    return runtime
+
+
+async def stored_user(app: FastAPI, email: str) -> User:
+    async with runtime_of(app).database.transaction() as session:
+        user = await session.scalar(select(User).where(User.email_key == email.lower()))
+    assert user is not None, email
+    return user
+
+
+async def update_user(app: FastAPI, email: str, **values: Any) -> None:
+    async with runtime_of(app).database.transaction() as session:
+        await session.execute(update(User).where(User.email_key == email.lower()).values(**values))
+
+
+async def queued_subjects(app: FastAPI, recipient: str) -> list[str]:
+    """What the outbox holds for an address: committed with the request, so an email that
+    was never queued can be told apart from one the dispatcher has not delivered yet."""
+    async with runtime_of(app).database.transaction() as session:
+        rows = await session.scalars(
+            select(OutboxEmail.subject)
+            .where(OutboxEmail.recipient == recipient)
+            .order_by(OutboxEmail.created_at)
+        )
+        return list(rows)
+
+
+async def login_device(client: httpx.AsyncClient, account: Account, user_agent: str) -> Account:
+    """Another login of `account`, so another session, from the device `user_agent` names;
+    `account` itself keeps its tokens."""
+    response = await client.post(
+        "/auth/login",
+        json={"email": account.email, "password": account.password},
+        headers={"User-Agent": user_agent},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return Account(account.email, account.password, body["access_token"], body["refresh_token"])
+
+
+async def current_session_id(client: httpx.AsyncClient, account: Account) -> str:
+    """The id of the session `account`'s access token belongs to, as the sessions list marks it."""
+    response = await client.get("/users/me/sessions", headers=account.headers)
+    assert response.status_code == 200, response.text
+    [current] = [item for item in response.json() if item["current"]]
+    return str(current["id"])

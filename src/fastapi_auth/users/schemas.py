@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from datetime import datetime
@@ -11,6 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -73,11 +75,24 @@ FullName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
     AfterValidator(refuse_unsafe_text),
 ]
+E164_PATTERN = r"\+[1-9][0-9]{6,14}"
+
+
+def require_e164(value: object) -> object:
+    """phonenumbers alone would also accept `tel:+1-415-555-2671` or `+1 415 555 2671` and
+    reformat them; the contract takes E.164 only, so anything else is refused as sent."""
+    if isinstance(value, str) and re.fullmatch(E164_PATTERN, value) is None:
+        raise ValueError("must be in E.164 form: '+', the country code, then digits only")
+    return value
+
+
 PhoneNumber = Annotated[
     str,
-    StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"),
     PhoneNumberValidator(number_format="E164"),
-    Field(examples=["+14155552671"]),
+    # After PhoneNumberValidator, which builds its own schema and drops constraints placed
+    # before it; a later BeforeValidator runs first, on the value as sent.
+    BeforeValidator(require_e164),
+    Field(examples=["+14155552671"], json_schema_extra={"pattern": f"^{E164_PATTERN}$"}),
 ]
 
 

@@ -1,0 +1,86 @@
+"""POST /auth/refresh: rotation, single use, and reuse ending the whole session."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+from fastapi import FastAPI
+
+from tests.mailbox import Mailbox
+from tests.support import Account, bearer, logged_in, login, update_user
+
+
+async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post("/auth/refresh", json={"refresh_token": token})
+
+
+def assert_invalid_token(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "INVALID_TOKEN"
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def me(client: httpx.AsyncClient, access_token: str) -> httpx.Response:
+    return await client.get("/users/me", headers=bearer(access_token))
+
+
+async def test_a_valid_refresh_returns_a_new_pair_that_works(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    account = await logged_in(client, mailbox)
+    response = await refresh(client, account.refresh_token)
+    assert response.status_code == 200, response.text
+    pair = response.json()
+    assert pair["token_type"] == "bearer"
+    assert pair["expires_in"] == 900
+    assert pair["access_token"] != account.access_token
+    assert pair["refresh_token"] != account.refresh_token
+    assert (await me(client, pair["access_token"])).json()["email"] == account.email
+    following = await refresh(client, pair["refresh_token"])
+    assert following.status_code == 200
+    assert (await me(client, following.json()["access_token"])).status_code == 200
+
+
+async def test_reuse_of_a_spent_token_ends_that_session_at_once(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    """Two holders of one refresh token means one is a thief: neither keeps the session,
+    and no other session of the account is touched."""
+    account = await logged_in(client, mailbox)
+    other_device = await login(client, Account(account.email, account.password))
+    rotated = (await refresh(client, account.refresh_token)).json()
+    assert_invalid_token(await refresh(client, account.refresh_token))
+
+    assert_invalid_token(await refresh(client, rotated["refresh_token"]))
+    assert_invalid_token(await me(client, rotated["access_token"]))
+    assert_invalid_token(await me(client, account.access_token))
+
+    assert (await me(client, other_device.access_token)).status_code == 200
+    assert (await refresh(client, other_device.refresh_token)).status_code == 200
+
+
+async def test_an_unknown_token_is_401(client: httpx.AsyncClient) -> None:
+    assert_invalid_token(await refresh(client, secrets.token_urlsafe(32)))
+
+
+async def test_refresh_after_logout_is_401(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
+    account = await logged_in(client, mailbox)
+    logout = await client.post(
+        "/users/logout", json={"refresh_token": account.refresh_token}, headers=account.headers
+    )
+    assert logout.status_code == 204
+    assert_invalid_token(await refresh(client, account.refresh_token))
+
+
+async def test_a_disabled_or_unverified_account_cannot_refresh(
+    app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    """Refused without spending the token: restored, the account refreshes as before."""
+    account = await logged_in(client, mailbox)
+    await update_user(app, account.email, is_active=False)
+    assert_invalid_token(await refresh(client, account.refresh_token))
+    await update_user(app, account.email, is_active=True, is_verified=False)
+    assert_invalid_token(await refresh(client, account.refresh_token))
+    await update_user(app, account.email, is_verified=True)
+    assert (await refresh(client, account.refresh_token)).status_code == 200

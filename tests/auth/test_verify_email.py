@@ -1,0 +1,117 @@
+"""Verification links: JSON or a page, single-use, bound to their purpose, expiring;
+and resending one without telling anyone which addresses have accounts."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from fastapi_auth.auth.tokens import VERIFY_EMAIL_SALT
+from tests.auth.conftest import backdated_link_token, tampered
+from tests.mailbox import Mailbox
+from tests.support import (
+    PASSWORD,
+    queued_subjects,
+    register,
+    register_verified,
+    runtime_of,
+    unique_email,
+)
+
+VERIFY = "Verify your email address"
+
+
+async def registered(client: httpx.AsyncClient, mailbox: Mailbox) -> tuple[str, str]:
+    """A new unverified account and the token of its verification link."""
+    email = unique_email()
+    assert (await register(client, email)).status_code == 202
+    return email, (await mailbox.last(email, VERIFY)).token
+
+
+def assert_invalid_link(response: httpx.Response) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "INVALID_TOKEN"
+
+
+async def test_the_link_answers_json_once_and_then_400(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    email, token = await registered(client, mailbox)
+    first = await client.get("/auth/verify-email", params={"token": token})
+    assert first.status_code == 200
+    assert first.headers["content-type"].startswith("application/json")
+    assert set(first.json()) == {"detail"}
+    assert email in first.json()["detail"]
+    assert_invalid_link(await client.get("/auth/verify-email", params={"token": token}))
+    assert_invalid_link(await client.post("/auth/verify-email", json={"token": token}))
+    login = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200
+
+
+async def test_a_browser_gets_a_page_saying_the_address_is_verified(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    email, token = await registered(client, mailbox)
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = await client.get("/auth/verify-email", params={"token": token}, headers=browser)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "verified" in page.text
+    assert email in page.text
+    again = await client.get("/auth/verify-email", params={"token": token}, headers=browser)
+    assert again.status_code == 400
+    assert again.headers["content-type"].startswith("text/html")
+    assert "Link not valid" in again.text
+
+
+async def test_single_page_apps_post_the_token(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
+    email, token = await registered(client, mailbox)
+    first = await client.post("/auth/verify-email", json={"token": token})
+    assert first.status_code == 200
+    assert email in first.json()["detail"]
+    assert_invalid_link(await client.post("/auth/verify-email", json={"token": token}))
+
+
+async def test_tampered_and_foreign_tokens_are_refused(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    """A reset link is signed with the same key, under another salt: it verifies nothing."""
+    email, token = await registered(client, mailbox)
+    assert (await client.post("/auth/forgot-password", json={"email": email})).status_code == 202
+    reset_token = (await mailbox.last(email, "Reset")).token
+    for bad in (tampered(token), reset_token, "not-a-token", token + "x"):
+        assert_invalid_link(await client.post("/auth/verify-email", json={"token": bad}))
+        assert_invalid_link(await client.get("/auth/verify-email", params={"token": bad}))
+    login = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.json()["code"] == "EMAIL_NOT_VERIFIED"
+    assert (await client.post("/auth/verify-email", json={"token": token})).status_code == 200
+
+
+async def test_an_expired_link_is_refused(
+    app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    _, token = await registered(client, mailbox)
+    lifetime = runtime_of(app).settings.verify_token_expire_hours * 3600
+    expired = backdated_link_token(app, token, VERIFY_EMAIL_SALT, lifetime + 60)
+    assert_invalid_link(await client.post("/auth/verify-email", json={"token": expired}))
+    nearly = backdated_link_token(app, token, VERIFY_EMAIL_SALT, lifetime - 60)
+    assert (await client.post("/auth/verify-email", json={"token": nearly})).status_code == 200
+
+
+async def test_resend_answers_alike_and_mails_only_the_unverified(
+    app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    verified = await register_verified(client, mailbox)
+    unverified, _ = await registered(client, mailbox)
+    unknown = unique_email("nobody")
+    answers = [
+        await client.post("/auth/resend-verification", json={"email": address})
+        for address in (unknown, verified.email, unverified)
+    ]
+    assert [answer.status_code for answer in answers] == [202, 202, 202]
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+
+    fresh = (await mailbox.wait_for(unverified, VERIFY, count=2))[-1]
+    assert await queued_subjects(app, unknown) == []
+    assert (await queued_subjects(app, verified.email)).count(VERIFY) == 1
+    assert (await client.post("/auth/verify-email", json={"token": fresh.token})).status_code == 200

@@ -147,13 +147,17 @@ def _verified_message(verified: VerifiedEmail) -> str:
     dependencies=[RateLimit("token")],
 )
 async def verify_email_link(
-    request: Request, token: Annotated[LinkToken, Query()], service: AuthServiceDep
+    request: Request,
+    token: Annotated[LinkToken, Query()],
+    client: ClientDep,
+    service: AuthServiceDep,
 ) -> Any:
     """The emailed link: a page for a browser, JSON for everyone else."""
     if not wants_html(request):
-        return MessageResponse(detail=_verified_message(await service.verify_email(token)))
+        verified = await service.verify_email(token, client)
+        return MessageResponse(detail=_verified_message(verified))
     try:
-        verified = await service.verify_email(token)
+        verified = await service.verify_email(token, client)
     except (InvalidLinkToken, EmailTaken) as error:
         return render_page(
             "message.html",
@@ -170,8 +174,10 @@ async def verify_email_link(
     responses=error_responses(InvalidLinkToken, EmailTaken, RateLimited),
     dependencies=[RateLimit("token")],
 )
-async def verify_email(body: VerifyEmailRequest, service: AuthServiceDep) -> MessageResponse:
-    return MessageResponse(detail=_verified_message(await service.verify_email(body.token)))
+async def verify_email(
+    body: VerifyEmailRequest, client: ClientDep, service: AuthServiceDep
+) -> MessageResponse:
+    return MessageResponse(detail=_verified_message(await service.verify_email(body.token, client)))
 
 
 @router.post(

@@ -149,12 +149,12 @@ class AuthService:
         if user is not None and user.is_active and not user.is_verified:
             self.queue_verification(user)
 
-    async def verify_email(self, token: str) -> VerifiedEmail:
+    async def verify_email(self, token: str, client: ClientInfo) -> VerifiedEmail:
         codec = self.runtime.link_tokens
         try:
             payload = codec.load(token, VERIFY_EMAIL_SALT, codec.verify_max_age)
         except TokenError:
-            return await self._confirm_email_change(token)
+            return await self._confirm_email_change(token, client)
         user = await self._user_from(payload)
         if (
             user is None
@@ -164,10 +164,10 @@ class AuthService:
         ):
             raise InvalidLinkToken()
         user.is_verified = True
-        record_event(self.session, user.id, SecurityEventType.EMAIL_VERIFIED, None)
+        record_event(self.session, user.id, SecurityEventType.EMAIL_VERIFIED, client)
         return VerifiedEmail(email=user.email, kind="registration")
 
-    async def _confirm_email_change(self, token: str) -> VerifiedEmail:
+    async def _confirm_email_change(self, token: str, client: ClientInfo) -> VerifiedEmail:
         codec = self.runtime.link_tokens
         try:
             payload = codec.load(token, CHANGE_EMAIL_SALT, codec.verify_max_age)
@@ -179,7 +179,7 @@ class AuthService:
             raise InvalidLinkToken()
         if not await self.users.apply_email_change(user, new_email, email_key(new_email)):
             raise EmailTaken()
-        record_event(self.session, user.id, SecurityEventType.EMAIL_CHANGE_CONFIRMED, None)
+        record_event(self.session, user.id, SecurityEventType.EMAIL_CHANGE_CONFIRMED, client)
         return VerifiedEmail(email=new_email, kind="email_change")
 
     async def _user_from(self, payload: dict[str, object]) -> User | None:

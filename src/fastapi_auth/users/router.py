@@ -67,7 +67,12 @@ async def update_me(
 async def delete_me(
     body: DeleteAccountRequest, user: CurrentUser, client: ClientDep, service: UserServiceDep
 ) -> Response:
-    """Deletes the account after the password is entered again."""
+    """Deletes the account after the password is entered again. Every session ends; the
+    profile (email, name, phone number, password hash) is deleted, so the address can
+    register again; a goodbye email is sent. Kept: only the security log, under the
+    account's opaque id, as event types, session ids and times, with every IP address and
+    user agent erased. Sent emails stay in the outbox until `fastapi-auth db prune` removes
+    them (after 7 days by default)."""
     await service.delete_account(user, body.password, client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -1,0 +1,196 @@
+"""The `fastapi-auth` command: migrate a fresh database, prune ended sessions in batches,
+and serve."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing, contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from typer.testing import CliRunner, Result
+
+from fastapi_auth.cli import app as cli
+from fastapi_auth.models import AuthSession, Base, RefreshToken, User, utcnow
+from tests.conftest import JWT_SECRET
+from tests.mailbox import free_port
+from tests.services import BACKENDS, TestDatabase, create_database, drop_database
+
+SERVE_LIMIT_SECONDS = 60
+"""Not a timing assertion: only a guard so that a server that never comes up fails."""
+
+
+def run_cli(db_url: str, *args: str) -> Result:
+    """In process, like cron would run it with DB_URL set. Call it from a worker thread:
+    the commands run event loops of their own."""
+    result = CliRunner().invoke(cli, list(args), env={"DB_URL": db_url, "JWT_SECRET": JWT_SECRET})
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result
+
+
+def sqlite_tables(path: Path) -> set[str]:
+    with closing(sqlite3.connect(path)) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+
+
+async def test_db_upgrade_creates_the_tables_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    await asyncio.to_thread(run_cli, f"sqlite+aiosqlite:///{path}", "db", "upgrade")
+    assert sqlite_tables(path) == {*Base.metadata.tables, "alembic_version"}
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[TestDatabase]:
+    """A database of this test's own, so the prune counts are exact."""
+    created = await create_database(request.param, tmp_path)
+    await asyncio.to_thread(run_cli, created.url, "db", "upgrade")
+    yield created
+    await drop_database(created)
+
+
+@contextmanager
+def deleted_session_batches(database: TestDatabase) -> Iterator[list[int]]:
+    """How many sessions each `DELETE FROM auth_sessions` on `database` removed."""
+    batches: list[int] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *_args: Any, **_kwargs: Any) -> None:
+        ours = connection.engine.url.render_as_string() == database.url
+        if ours and statement.lstrip().upper().startswith("DELETE FROM AUTH_SESSIONS"):
+            batches.append(cursor.rowcount)
+
+    event.listen(Engine, "after_cursor_execute", record)
+    try:
+        yield batches
+    finally:
+        event.remove(Engine, "after_cursor_execute", record)
+
+
+def seeded_session(user_id: uuid.UUID, now: datetime, **values: Any) -> AuthSession:
+    return AuthSession(
+        id=uuid.uuid4(),
+        user_id=user_id,
+        user_agent="seeded",
+        ip_address="127.0.0.1",
+        created_at=now - timedelta(days=3),
+        last_used_at=now - timedelta(days=3),
+        **{"expires_at": now + timedelta(days=27), **values},
+    )
+
+
+async def test_db_prune_deletes_ended_sessions_in_batches_and_keeps_live_ones(
+    empty_database: TestDatabase,
+) -> None:
+    now = utcnow()
+    user = User(
+        id=uuid.uuid4(),
+        email="prune@example.com",
+        email_key="prune@example.com",
+        password_hash="not-a-real-hash",
+        is_verified=True,
+    )
+    live = [seeded_session(user.id, now) for _ in range(2)]
+    recently_revoked = [seeded_session(user.id, now, revoked_at=now - timedelta(hours=1))]
+    expired = [
+        seeded_session(user.id, now, expires_at=now - timedelta(seconds=1)) for _ in range(3)
+    ]
+    long_revoked = [
+        seeded_session(user.id, now, revoked_at=now - timedelta(days=2)) for _ in range(2)
+    ]
+    kept = [*live, *recently_revoked]
+    kept_ids = [auth_session.id for auth_session in kept]
+    engine = create_async_engine(empty_database.url)
+    try:
+        async with async_sessionmaker(engine)() as session:
+            session.add(user)
+            await session.flush()
+            session.add_all([*kept, *expired, *long_revoked])
+            await session.flush()
+            for auth_session in [*kept, *expired, *long_revoked]:
+                session.add_all(
+                    [
+                        RefreshToken(
+                            session_id=auth_session.id,
+                            token_hash=uuid.uuid4().hex * 2,
+                            spent_at=now - timedelta(days=1),
+                        ),
+                        RefreshToken(session_id=auth_session.id, token_hash=uuid.uuid4().hex * 2),
+                    ]
+                )
+            await session.commit()
+
+        with deleted_session_batches(empty_database) as batches:
+            first = await asyncio.to_thread(
+                run_cli, empty_database.url, "db", "prune", "--batch-size", "2"
+            )
+        again = await asyncio.to_thread(run_cli, empty_database.url, "db", "prune")
+
+        async with async_sessionmaker(engine)() as session:
+            sessions_left = set((await session.scalars(select(AuthSession.id))).all())
+            tokens_left = (await session.execute(select(RefreshToken.session_id))).all()
+    finally:
+        await engine.dispose()
+
+    assert "pruned 5 sessions" in first.output
+    assert batches == [2, 2, 1]
+    assert "pruned 0 sessions" in again.output
+    assert sessions_left == set(kept_ids)
+    # Spent tokens of a live session stay: presenting one again must still end the session.
+    assert sorted(row.session_id for row in tokens_left) == sorted(kept_ids * 2)
+
+
+def test_serve_starts_and_answers_health(tmp_path: Path) -> None:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DB_URL": f"sqlite+aiosqlite:///{tmp_path / 'served.db'}",
+        "JWT_SECRET": JWT_SECRET,
+    }
+    command = Path(sys.executable).parent / "fastapi-auth"
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [str(command), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            answer = wait_for_health(f"http://127.0.0.1:{port}/health/live", server)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    assert answer is not None, log_path.read_text()
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok"}
+
+
+def wait_for_health(url: str, server: subprocess.Popen[bytes]) -> httpx.Response | None:
+    deadline = time.monotonic() + SERVE_LIMIT_SECONDS
+    with httpx.Client(timeout=2) as http:
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                return http.get(url)
+            except httpx.TransportError:
+                time.sleep(0.1)
+    return None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import uuid
 from datetime import timedelta
 from typing import Annotated
@@ -103,15 +105,21 @@ def worker() -> None:
     async def run() -> None:
         database = Database(settings)
         dispatcher = OutboxDispatcher(database, build_sender(settings), settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        dispatcher.start()
+        logging.getLogger("fastapi_auth.email").info("worker delivering the email outbox")
         try:
-            await dispatcher.run_forever()
+            await stop.wait()
         finally:
+            await dispatcher.stop()
             await database.dispose()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        typer.echo("worker stopped")
+    typer.echo("worker stopped")
 
 
 @outbox_app.command("list")

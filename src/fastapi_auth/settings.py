@@ -54,8 +54,11 @@ class Settings(BaseSettings):
     email_from_name: str = "fastapi-auth"
     email_starttls: bool | None = None
     email_ssl: bool = False
+    email_ca_file: str | None = None
     email_timeout_seconds: float = Field(default=10.0, gt=0)
     email_max_attempts: int = Field(default=8, ge=1)
+    email_retry_base_seconds: float = Field(default=5.0, gt=0)
+    email_retry_max_seconds: float = Field(default=3600.0, gt=0)
     email_dispatcher_enabled: bool = True
     email_poll_seconds: float = Field(default=1.0, gt=0)
 

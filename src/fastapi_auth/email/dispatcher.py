@@ -14,7 +14,7 @@ import logging
 import random
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 
 from fastapi_auth.db import Database
 from fastapi_auth.email.repository import OutboxRepository
@@ -25,15 +25,20 @@ from fastapi_auth.settings import Settings
 logger = logging.getLogger("fastapi_auth.email")
 
 BATCH_SIZE = 50
-RETRY_BASE_SECONDS = 5.0
-RETRY_MAX_SECONDS = 3600.0
 MAX_ERROR_LENGTH = 1000
+MAX_BACKOFF_EXPONENT = 64
+"""2^64 times any sane base is past any cap; a larger power would overflow a float."""
 
 
-def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Full-jitter exponential back-off: uniform in [base, base * 2^(attempts-1)], capped."""
-    ceiling = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=(rng or random.SystemRandom()).uniform(RETRY_BASE_SECONDS, ceiling))
+def retry_delay(
+    attempts: int, base: float, cap: float, rng: random.Random | None = None
+) -> timedelta:
+    """Exponential back-off with jitter: uniform in [base, base * 2^(attempts-1)], never
+    above `cap`, so dispatchers that failed together do not retry together."""
+    exponent = min(max(0, attempts - 1), MAX_BACKOFF_EXPONENT)
+    ceiling = min(cap, base * 2**exponent)
+    floor = min(base, ceiling)
+    return timedelta(seconds=(rng or random.SystemRandom()).uniform(floor, ceiling))
 
 
 class OutboxDispatcher:
@@ -44,23 +49,34 @@ class OutboxDispatcher:
         self._wake = asyncio.Event()
         self._lease = timedelta(seconds=settings.email_timeout_seconds * 3 + 30)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._database.on_outbox_commit(self.wake)
         self._task = asyncio.create_task(self.run_forever(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Claim nothing more and let the sends in flight finish, for at most one SMTP
+        timeout: a send cut off after the server took the message would be sent again
+        when its lease ends."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        done, _ = await asyncio.wait({task}, timeout=self._settings.email_timeout_seconds)
+        if not done:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def run_forever(self) -> None:
-        while True:
+        while not self._stopping:
+            self._wake.clear()
             try:
                 sent = await self.dispatch_due()
             except Exception:
@@ -70,7 +86,6 @@ class OutboxDispatcher:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.email_poll_seconds)
-            self._wake.clear()
 
     async def dispatch_due(self) -> int:
         """Send one batch of due emails; returns how many were claimed."""
@@ -106,7 +121,12 @@ class OutboxDispatcher:
                 await outbox.mark_failed(email.id, error)
             else:
                 logger.warning("email %s attempt %d failed: %s", email.id, email.attempts, error)
-                await outbox.mark_retry(email.id, error, utcnow() + retry_delay(email.attempts))
+                delay = retry_delay(
+                    email.attempts,
+                    self._settings.email_retry_base_seconds,
+                    self._settings.email_retry_max_seconds,
+                )
+                await outbox.mark_retry(email.id, error, utcnow() + delay)
 
     def _to_message(self, email: OutboxEmail) -> EmailMessage:
         settings = self._settings
@@ -114,11 +134,13 @@ class OutboxDispatcher:
         message["From"] = formataddr((settings.email_from_name, settings.email_from))
         message["To"] = email.recipient
         message["Subject"] = email.subject
-        message["Message-ID"] = make_msgid(idstring=email.id.hex, domain=_domain_of(settings))
+        # The same on every attempt, so a duplicate delivery is recognisable as one.
+        message["Message-ID"] = message_id(email, settings)
         message.set_content(email.text_body)
         message.add_alternative(email.html_body, subtype="html")
         return message
 
 
-def _domain_of(settings: Settings) -> str:
-    return settings.email_from.rpartition("@")[2] or "localhost"
+def message_id(email: OutboxEmail, settings: Settings) -> str:
+    domain = settings.email_from.rpartition("@")[2] or "localhost"
+    return f"<{email.id.hex}@{domain}>"

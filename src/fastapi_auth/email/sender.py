@@ -54,11 +54,19 @@ class SmtpEmailSender:
                 password=password,
                 use_tls=settings.email_ssl,
                 start_tls=settings.smtp_starttls,
+                cert_bundle=settings.email_ca_file,
                 timeout=settings.email_timeout_seconds,
             )
         except aiosmtplib.SMTPResponseException as error:
             if error.code >= SMTP_PERMANENT_FAILURE:
                 raise PermanentDeliveryError(f"{error.code} {error.message}") from error
+            raise
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            # A refused RCPT is not an SMTPResponseException: it carries one per recipient.
+            refusals = error.recipients
+            if refusals and all(item.code >= SMTP_PERMANENT_FAILURE for item in refusals):
+                reasons = "; ".join(f"{item.code} {item.message}" for item in refusals)
+                raise PermanentDeliveryError(reasons) from error
             raise
 
 

@@ -64,6 +64,9 @@ async def test_deletion_ends_everything_and_frees_the_address(
     laptop = await login_device(client, account, "laptop")
     phone = await login_device(client, account, "phone")
     old_id = (await stored_user(app, account.email)).id
+    new_address = f"new-{account.email}"
+    changed = await client.patch("/users/me", json={"email": new_address}, headers=phone.headers)
+    assert changed.json()["pending_email"] == new_address
 
     response = await delete_account(client, laptop, account.password)
 
@@ -84,6 +87,8 @@ async def test_deletion_ends_everything_and_frees_the_address(
     goodbye = await mailbox.last(account.email, GOODBYE)
     assert "Ada Lovelace" in goodbye.text
     assert account.email in goodbye.text
+    assert [GOODBYE in subject for subject in await queued_subjects(app, account.email)] == [True]
+    assert await queued_subjects(app, new_address) == []
 
     async with runtime_of(app).database.transaction() as session:
         assert await session.get(User, old_id) is None
@@ -103,6 +108,7 @@ async def test_deletion_ends_everything_and_frees_the_address(
     assert sessions_left == 0
     assert sorted(row.event_type for row in kept) == [
         "account_deleted",
+        "email_change_requested",
         "email_verified",
         "login_succeeded",
         "login_succeeded",

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.db import OUTBOX_TOUCHED
@@ -93,6 +93,15 @@ class OutboxRepository:
             statement = statement.where(OutboxEmail.id == email_id)
         result = await self.session.execute(statement)
         self.session.info[OUTBOX_TOUCHED] = True
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_addressed_to(self, recipients: Sequence[str]) -> int:
+        """Every email to these addresses, sent or not: they hold the name and address of
+        an account that is being deleted."""
+        lowered = [recipient.lower() for recipient in recipients]
+        result = await self.session.execute(
+            delete(OutboxEmail).where(func.lower(OutboxEmail.recipient).in_(lowered))
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def delete_sent_before(self, cutoff: datetime) -> int:

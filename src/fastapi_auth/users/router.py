@@ -71,8 +71,8 @@ async def delete_me(
     profile (email, name, phone number, password hash) is deleted, so the address can
     register again; a goodbye email is sent. Kept: only the security log, under the
     account's opaque id, as event types, session ids and times, with every IP address and
-    user agent erased. Sent emails stay in the outbox until `fastapi-auth db prune` removes
-    them (after 7 days by default)."""
+    user agent erased. Every email queued or sent to the account is deleted from the
+    outbox, but for the goodbye email, which `fastapi-auth db prune` removes once sent."""
     await service.delete_account(user, body.password, client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -10,6 +10,7 @@ from fastapi_auth.auth.breached_passwords import refuse_breached
 from fastapi_auth.auth.password_policy import password_weakness
 from fastapi_auth.auth.service import AuthService
 from fastapi_auth.client import ClientInfo
+from fastapi_auth.email.repository import OutboxRepository
 from fastapi_auth.errors import EmailTaken, InvalidPassword, WeakPassword
 from fastapi_auth.models import User
 from fastapi_auth.runtime import Runtime
@@ -101,10 +102,13 @@ class UserService:
         )
 
     async def delete_account(self, user: User, password: str, client: ClientInfo) -> None:
-        """Personal data goes with the row; the security log keeps only event types and
-        times under the account's opaque id, its IPs and user agents erased."""
+        """Personal data goes with the row and with every email queued or sent to the
+        account; the security log keeps only event types and times under the account's
+        opaque id, its IPs and user agents erased. Only the goodbye email is left to send."""
         await self._require_password(user, password)
         await self.sessions.revoke_all(user.id, REVOKED_BY_DELETION, client)
+        addresses = [user.email, *([user.pending_email] if user.pending_email else [])]
+        await OutboxRepository(self.session).delete_addressed_to(addresses)
         self.runtime.mailer.queue(
             self.session,
             "account_deleted",

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     email_ssl: bool = False
     email_ca_file: str | None = None
     email_timeout_seconds: float = Field(default=10.0, gt=0)
-    email_max_attempts: int = Field(default=8, ge=1)
+    email_max_attempts: int = Field(default=12, ge=1)
     email_retry_base_seconds: float = Field(default=5.0, gt=0)
     email_retry_max_seconds: float = Field(default=3600.0, gt=0)
     email_dispatcher_enabled: bool = True

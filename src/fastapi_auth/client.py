@@ -57,7 +57,7 @@ def printable_user_agent(header: str | None) -> str | None:
     return text[:MAX_USER_AGENT] or None
 
 
-def get_client(request: Request) -> ClientInfo:
+async def get_client(request: Request) -> ClientInfo:
     trusted = tuple(request.app.state.fastapi_auth.settings.trusted_proxies)
     peer = request.client.host if request.client else None
     return ClientInfo(

@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import event, text
-from sqlalchemy.engine import URL
+from sqlalchemy import Insert, Select, Update, event, text
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.exc import InvalidatePoolError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
+from sqlalchemy.util import greenlet_spawn
 
 from fastapi_auth.errors import DomainError
 from fastapi_auth.settings import Settings
 
 OUTBOX_TOUCHED = "outbox_touched"
+IDLE_PING_SECONDS = 10.0
+SQLITE_CONNECTIONS = 5
+SQLITE_READERS = 3
+DRIVERS = ("asyncpg", "aiosqlite")
+T = TypeVar("T")
+Statement = Select[Any] | Update | Insert
 
 
 def is_sqlite(url: URL) -> bool:
@@ -37,23 +48,176 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def build_engine(settings: Settings) -> AsyncEngine:
+def _reset_sqlite(dbapi_connection: Any, _record: Any, reset: PoolResetState) -> None:
+    """Rolls back a returned connection only when it has a transaction open: the default
+    reset rolls back every one, and through aiosqlite each rollback is a thread hop."""
+    if reset.terminate_only or not reset.asyncio_safe:
+        return
+    if dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
+
+
+def build_engine(settings: Settings, sqlite_connections: int = SQLITE_CONNECTIONS) -> AsyncEngine:
     url = settings.database_url
+    # Every connection is kept once opened (no "overflow"): an overflow connection is closed
+    # whenever it comes back to a full pool, and under asyncio many come back at once, so a
+    # busy worker kept reconnecting (on PostgreSQL a TLS handshake and a server process each
+    # time, on SQLite a thread).
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One writer at a time anyway, and each connection is a thread: a handful serves
+        # best (measured: 5 beat 20 by a quarter on `GET /users/me`).
+        in_memory = url.database in (None, "", ":memory:")
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            pool_reset_on_return=None,
+            **({} if in_memory else {"pool_size": sqlite_connections, "max_overflow": 0}),
+        )
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        event.listen(engine.sync_engine, "reset", _reset_sqlite)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        max_overflow=0,
         pool_timeout=settings.db_connect_timeout_seconds,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
             "command_timeout": 30,
         },
     )
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """`pool_pre_ping` would cost every request a round trip (three on asyncpg, which wraps
+    the ping in a transaction). A connection that was in use moments ago is alive unless the
+    server went away in between, and then the request that finds out invalidates the whole
+    pool; so only a connection idle for longer than `IDLE_PING_SECONDS` is pinged first."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def mark_idle(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise InvalidatePoolError(str(error)) from error
+
+
+class Statements(Protocol):
+    """Runs prepared Core statements on one connection; rows come back as dicts of Python
+    values, converted by the columns' own SQLAlchemy types."""
+
+    async def one(self, statement: Statement, **values: Any) -> dict[str, Any] | None: ...
+
+    async def run(self, statement: Statement, **values: Any) -> None: ...
+
+
+class DriverStatement:
+    """A Core statement compiled once for the dialect, with its parameters' and columns'
+    type processors, so it can run on the driver's own connection."""
+
+    def __init__(self, statement: Statement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.parameters = [
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in compiled.positiontup or ()
+        ]
+        self.columns = [
+            (str(column.key), column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for column in statement.exported_columns
+        ]
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        return [
+            values[name] if convert is None else convert(values[name])
+            for name, convert in self.parameters
+        ]
+
+    def row(self, raw: Any) -> dict[str, Any]:
+        return {
+            key: value if convert is None else convert(value)
+            for (key, convert), value in zip(self.columns, raw, strict=True)
+        }
+
+
+class _DriverFailed(Exception):
+    """The driver itself raised: the connection is suspect."""
+
+
+class _DriverStatements:
+    """`Statements` on asyncpg's or aiosqlite's connection, under a pooled SQLAlchemy one."""
+
+    def __init__(self, database: Database, driver: str, connection: Any) -> None:
+        self._database, self._driver, self._connection = database, driver, connection
+        self._transaction: Any = None
+
+    async def one(self, statement: Statement, **values: Any) -> dict[str, Any] | None:
+        prepared = self._database.prepared(statement)
+        arguments = prepared.arguments(values)
+        try:
+            if self._driver == "asyncpg":
+                raw = await self._connection.fetchrow(prepared.sql, *arguments)
+            else:
+                rows = await self._connection.execute_fetchall(prepared.sql, arguments)
+                raw = rows[0] if rows else None
+        except Exception as error:
+            raise _DriverFailed() from error
+        return None if raw is None else prepared.row(raw)
+
+    async def run(self, statement: Statement, **values: Any) -> None:
+        prepared = self._database.prepared(statement)
+        arguments = prepared.arguments(values)
+        try:
+            if self._driver == "asyncpg":
+                await self._connection.execute(prepared.sql, *arguments)
+            else:
+                await self._connection.execute_fetchall(prepared.sql, arguments)
+        except Exception as error:
+            raise _DriverFailed() from error
+
+    async def begin(self) -> None:
+        """On SQLite nothing to send: the driver begins (deferred) at the first write, and
+        the work's first statement writes, so it takes the write lock before it reads
+        anything and queues for it (busy_timeout) rather than fails to upgrade a read."""
+        if self._driver != "asyncpg":
+            return
+        try:
+            self._transaction = self._connection.transaction()
+            await self._transaction.start()
+        except Exception as error:
+            raise _DriverFailed() from error
+
+    async def end(self, commit: bool) -> None:
+        try:
+            if self._driver == "asyncpg":
+                await (self._transaction.commit() if commit else self._transaction.rollback())
+            else:
+                await (self._connection.commit() if commit else self._connection.rollback())
+        except Exception as error:
+            raise _DriverFailed() from error
+
+
+class _CoreStatements:
+    """`Statements` through SQLAlchemy Core: for other drivers, and the second attempt."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def one(self, statement: Statement, **values: Any) -> dict[str, Any] | None:
+        row = (await self._connection.execute(statement, values)).first()
+        return None if row is None else dict(row._mapping)
+
+    async def run(self, statement: Statement, **values: Any) -> None:
+        await self._connection.execute(statement, values)
 
 
 class Database:
@@ -63,7 +227,13 @@ class Database:
         self.engine = build_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.is_sqlite = is_sqlite(settings.database_url)
+        self.reader = build_engine(settings, SQLITE_READERS) if self.is_sqlite else self.engine
+        """For `on_driver`'s reads (the access check). On SQLite they get
+        connections of their own: a writer waiting for SQLite's one write lock holds its
+        pooled connection meanwhile, and a queue of them (a burst of logins) would
+        otherwise keep every authenticated request waiting for a connection."""
         self._on_outbox_commit: list[Callable[[], None]] = []
+        self._prepared: dict[int, DriverStatement] = {}
 
     def on_outbox_commit(self, callback: Callable[[], None]) -> None:
         """Let the email dispatcher wake as soon as a transaction that queued mail commits."""
@@ -79,6 +249,78 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.reader is not self.engine:
+            await self.reader.dispose()
+
+    def prepared(self, statement: Statement) -> DriverStatement:
+        prepared = self._prepared.get(id(statement))
+        if prepared is None:
+            prepared = self._prepared[id(statement)] = DriverStatement(
+                statement, self.engine.dialect
+            )
+        return prepared
+
+    async def on_driver(
+        self,
+        work: Callable[[Statements], Awaitable[T]],
+        *,
+        read_only: bool = False,
+        transaction: bool = False,
+    ) -> T:
+        """Runs `work` on one pooled connection's driver (asyncpg, aiosqlite), in a
+        transaction of its own if asked, else in autocommit: then only reads, or on
+        PostgreSQL a single statement (SQLite's driver would leave a write's transaction
+        open).
+
+        For the few statements on every request's path: through an ORM session each cost
+        several times what the database needs, nearly all of it SQLAlchemy's execution
+        machinery (see benchmarks/README.md). The statements are module-level Core ones
+        (compiled once, see `prepared`). If the driver itself fails, the connection is
+        dropped; `read_only` work then runs again through SQLAlchemy, whose errors (and
+        pool invalidation) the app already answers with 503, and writes (which may or may
+        not have committed) are answered with 503 at once.
+        """
+        engine = self.reader if read_only else self.engine
+        driver = engine.dialect.driver
+        if driver in DRIVERS:
+            # The pool's own connection, not an `AsyncConnection` around it: that wrapper
+            # cost more than the query. Pool calls that may await run in a greenlet.
+            try:
+                pooled = await engine.raw_connection()
+            except SQLAlchemyError:
+                raise
+            except Exception as error:  # the driver's own, untranslated: no database
+                raise OperationalError("connect", None, error) from error
+            statements = _DriverStatements(self, driver, pooled.driver_connection)
+            suspect: BaseException | None = None
+            try:
+                if not transaction:
+                    return await work(statements)
+                await statements.begin()
+                try:
+                    result = await work(statements)
+                except Exception as error:
+                    if not isinstance(error, _DriverFailed):
+                        await statements.end(commit=False)
+                    raise
+                await statements.end(commit=True)
+                return result
+            except _DriverFailed as failure:
+                suspect = failure.__cause__ or failure
+                if not read_only:
+                    raise OperationalError("on_driver", None, suspect) from suspect
+            except asyncio.CancelledError as cancelled:
+                suspect = cancelled  # cut off mid-statement: the connection's state is unknown
+                raise
+            finally:
+                if suspect is not None:
+                    await greenlet_spawn(pooled.invalidate, suspect)
+                await greenlet_spawn(pooled.close)
+        async with engine.connect() as connection:
+            if not transaction:
+                return await work(_CoreStatements(connection))
+            async with connection.begin():
+                return await work(_CoreStatements(connection))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -1,15 +1,22 @@
 """Password hashing: argon2id for new hashes, bcrypt still accepted and upgraded.
 
 Hashing is deliberately slow, so every call runs in a worker thread: the event
-loop keeps serving while both cores hash.
+loop keeps serving while every core hashes. The threads are a pool of one per
+core, not asyncio's default pool (cores + 4): argon2id at OWASP's parameters is
+pure CPU, so more threads than cores only take turns, and each one in flight
+holds its own 19 MiB (which the allocator then keeps per thread).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -19,6 +26,18 @@ from fastapi_auth.settings import Settings
 
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 BCRYPT_MAX_BYTES = 72
+
+T = TypeVar("T")
+
+
+@functools.cache
+def hashing_threads() -> ThreadPoolExecutor:
+    """One pool per process, shared by every app in it: the cores are per process too."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="password-hash")
+
+
+async def off_the_loop(function: Callable[..., T], *args: object) -> T:
+    return await asyncio.get_running_loop().run_in_executor(hashing_threads(), function, *args)
 
 
 @dataclass(frozen=True)
@@ -61,21 +80,19 @@ class PwdlibPasswordHasher:
         self._dummy_hash: str | None = None
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hash.hash, password)
+        return await off_the_loop(self._hash.hash, password)
 
     async def verify(self, password: str, password_hash: str) -> Verification:
         if exceeds_bcrypt_limit(password, password_hash):
             await self.verify_dummy(password)
             return Verification(valid=False)
-        valid, upgraded = await asyncio.to_thread(
-            self._hash.verify_and_update, password, password_hash
-        )
+        valid, upgraded = await off_the_loop(self._hash.verify_and_update, password, password_hash)
         return Verification(valid=valid, upgraded_hash=upgraded if valid else None)
 
     async def verify_dummy(self, password: str) -> None:
         """Spend one real verification so an unknown email costs what a known one does."""
         dummy = await self.dummy_hash()
-        await asyncio.to_thread(self._hash.verify, password, dummy)
+        await off_the_loop(self._hash.verify, password, dummy)
 
     async def dummy_hash(self) -> str:
         if self._dummy_hash is None:

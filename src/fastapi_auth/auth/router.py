@@ -35,7 +35,7 @@ from fastapi_auth.pages.router import render_page, wants_html
 from fastapi_auth.ratelimit.service import RateLimit
 from fastapi_auth.runtime import RuntimeDep
 from fastapi_auth.sessions.schemas import TokenPair
-from fastapi_auth.sessions.service import SessionService
+from fastapi_auth.sessions.service import rotate_refresh_token
 from fastapi_auth.users.schemas import MessageResponse
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -48,7 +48,7 @@ EMAIL_ACCEPTED = "If an account matches that address, an email is on its way."
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def get_auth_service(session: SessionDep, runtime: RuntimeDep) -> AuthService:
+async def get_auth_service(session: SessionDep, runtime: RuntimeDep) -> AuthService:
     return AuthService(session, runtime)
 
 
@@ -219,10 +219,8 @@ async def login(
     responses={200: TOKEN_PAIR_LINKS, **error_responses(InvalidRefreshToken, RateLimited)},
     dependencies=[RateLimit("token")],
 )
-async def refresh(
-    body: RefreshRequest, client: ClientDep, session: SessionDep, runtime: RuntimeDep
-) -> TokenPair:
-    return await SessionService(session, runtime).rotate(body.refresh_token, client)
+async def refresh(body: RefreshRequest, client: ClientDep, runtime: RuntimeDep) -> TokenPair:
+    return await rotate_refresh_token(runtime, body.refresh_token, client)
 
 
 @router.post(

@@ -195,12 +195,13 @@ class AuthService:
         passwords, limiter = self.runtime.passwords, self.runtime.limiter
         key = email_key(email)
         await limiter.ensure_not_locked(key, client.ip_address)
-        user = await self.users.get_by_email_key(key)
+        user = await self.users.get_detached_by_email_key(key)
         if user is None:
             await passwords.verify_dummy(password)
             await limiter.record_failed_login(key, client.ip_address)
             raise InvalidCredentials()
         verification = await passwords.verify(password, user.password_hash)
+        self.session.add(user)
         if not verification.valid:
             await limiter.record_failed_login(key, client.ip_address)
             record_event(self.session, user.id, SecurityEventType.LOGIN_FAILED, client)

@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +28,7 @@ ACCESS_AUDIENCE = "fastapi-auth:access"
 ACCESS_TYPE = "access"
 JWT_ALGORITHM = "HS256"
 REFRESH_TOKEN_BYTES = 32
+VERIFIED_TOKENS_CACHED = 4096
 
 VERIFY_EMAIL_SALT = "fastapi-auth.verify-email"
 CHANGE_EMAIL_SALT = "fastapi-auth.change-email"
@@ -48,6 +51,7 @@ class AccessTokenCodec:
         self._secret = settings.signing_secret
         self._issuer = settings.project_name
         self.lifetime_seconds = settings.access_token_seconds
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._verify)
 
     def issue(self, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
         now = utcnow()
@@ -64,6 +68,16 @@ class AccessTokenCodec:
         return jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM)
 
     def read(self, token: str) -> AccessClaims:
+        """A client sends the same token with every request until it expires, so a verified
+        token's claims are kept (the exact string, only after its signature and claims
+        passed; failures are never kept) and each later use checks only its expiry. Whether
+        its session is still live is not cached: the caller asks the database every time."""
+        claims, expires_at = self._verified(token)
+        if time.time() >= expires_at:
+            raise TokenError("Signature has expired")
+        return claims
+
+    def _verify(self, token: str) -> tuple[AccessClaims, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -75,10 +89,13 @@ class AccessTokenCodec:
             )
             if claims["typ"] != ACCESS_TYPE:
                 raise TokenError("not an access token")
-            return AccessClaims(
-                user_id=uuid.UUID(claims["sub"]),
-                session_id=uuid.UUID(claims["sid"]),
-                token_id=str(claims["jti"]),
+            return (
+                AccessClaims(
+                    user_id=uuid.UUID(claims["sub"]),
+                    session_id=uuid.UUID(claims["sid"]),
+                    token_id=str(claims["jti"]),
+                ),
+                float(claims["exp"]),
             )
         except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
             raise TokenError(str(error)) from error

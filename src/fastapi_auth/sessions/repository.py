@@ -6,10 +6,103 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Update, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastapi_auth.db import Statements
 from fastapi_auth.models import AuthSession, RefreshToken, User
+
+
+def _spend_if_live() -> Update:
+    return (
+        update(RefreshToken)
+        .where(
+            RefreshToken.token_hash == bindparam("token_hash"),
+            RefreshToken.spent_at.is_(None),
+            AuthSession.id == RefreshToken.session_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > bindparam("now"),
+            User.id == AuthSession.user_id,
+            User.is_active,
+            User.is_verified,
+        )
+        .values(spent_at=bindparam("now"))
+    )
+
+
+SPEND_IF_LIVE = _spend_if_live().returning(RefreshToken.session_id)
+"""Spends an unspent token of a live session of an active, verified user, all in one
+conditional update: of any number of concurrent presenters exactly one gets a row."""
+ADD_REFRESH_TOKEN = insert(RefreshToken).values(
+    id=bindparam("new_id"),
+    session_id=bindparam("in_session"),
+    token_hash=bindparam("new_hash"),
+    created_at=bindparam("now"),
+)
+TOUCH_SESSION = (
+    update(AuthSession)
+    .where(AuthSession.id == bindparam("in_session"))
+    .values(
+        last_used_at=bindparam("now"), ip_address=bindparam("ip"), user_agent=bindparam("agent")
+    )
+    .returning(AuthSession.user_id)
+)
+
+_SPENT = _spend_if_live().returning(RefreshToken.session_id, AuthSession.user_id).cte("spent")
+ROTATE_IF_LIVE = select(_SPENT.c.session_id, _SPENT.c.user_id).add_cte(
+    insert(RefreshToken)
+    .from_select(
+        ["id", "session_id", "token_hash", "created_at"],
+        select(
+            bindparam("new_id", type_=RefreshToken.id.type),
+            _SPENT.c.session_id,
+            bindparam("new_hash", type_=RefreshToken.token_hash.type),
+            bindparam("now", type_=RefreshToken.created_at.type),
+        ),
+    )
+    .cte("added"),
+    update(AuthSession)
+    .where(AuthSession.id == _SPENT.c.session_id)
+    .values(
+        last_used_at=bindparam("now"), ip_address=bindparam("ip"), user_agent=bindparam("agent")
+    )
+    .cte("touched"),
+)
+"""`SPEND_IF_LIVE`, `ADD_REFRESH_TOKEN` and `TOUCH_SESSION` as one statement, for
+PostgreSQL (data-modifying CTEs; SQLite has none): atomic by itself, so it needs no BEGIN
+and COMMIT round trips either."""
+
+
+async def rotate_if_live(
+    statements: Statements,
+    *,
+    one_statement: bool,
+    token_hash: str,
+    new_hash: str,
+    now: datetime,
+    ip_address: str | None,
+    user_agent: str | None,
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The common refresh: spend the token, chain the next one to its session, mark the
+    session used. Returns (user id, session id), or None when the token is not one that
+    simply rotates (unknown, spent, its session ended, its user disabled): then nothing
+    was written. Without `one_statement` (SQLite), run it inside a transaction."""
+    values = {"now": now, "ip": ip_address, "agent": user_agent}
+    if one_statement:
+        row = await statements.one(
+            ROTATE_IF_LIVE, token_hash=token_hash, new_id=uuid.uuid4(), new_hash=new_hash, **values
+        )
+        return None if row is None else (row["user_id"], row["session_id"])
+    spent = await statements.one(SPEND_IF_LIVE, token_hash=token_hash, now=now)
+    if spent is None:
+        return None
+    session_id: uuid.UUID = spent["session_id"]
+    await statements.run(
+        ADD_REFRESH_TOKEN, new_id=uuid.uuid4(), in_session=session_id, new_hash=new_hash, now=now
+    )
+    touched = await statements.one(TOUCH_SESSION, in_session=session_id, **values)
+    assert touched is not None, "the session was just seen live in this transaction"
+    return touched["user_id"], session_id
 
 
 class SessionRepository:

@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.auth.tokens import hash_refresh_token, new_refresh_token
 from fastapi_auth.client import ClientInfo
+from fastapi_auth.db import Statements
 from fastapi_auth.errors import InvalidRefreshToken, NotFound
 from fastapi_auth.models import AuthSession, User, utcnow
 from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.schemas import SecurityEventType
 from fastapi_auth.security_events.service import record_event
-from fastapi_auth.sessions.repository import SessionRepository
+from fastapi_auth.sessions.repository import SessionRepository, rotate_if_live
 from fastapi_auth.sessions.schemas import SessionRead, TokenPair
 
 REVOKED_BY_LOGOUT = "logout"
@@ -37,6 +38,51 @@ class RefreshTokenReused(InvalidRefreshToken):
     commit_changes = True
 
 
+def token_pair(
+    runtime: Runtime, user_id: uuid.UUID, session_id: uuid.UUID, refresh: str
+) -> TokenPair:
+    codec = runtime.access_tokens
+    return TokenPair(
+        access_token=codec.issue(user_id, session_id),
+        refresh_token=refresh,
+        expires_in=codec.lifetime_seconds,
+    )
+
+
+async def rotate_refresh_token(
+    runtime: Runtime, refresh_token: str, client: ClientInfo
+) -> TokenPair:
+    """Trades a refresh token for the next pair, in one transaction either way.
+
+    The common case (an unspent token of a live session) runs on the driver: one
+    statement on PostgreSQL, three in a transaction on SQLite (`rotate_if_live`). Any
+    other token writes nothing there and goes through `SessionService.rotate`, which
+    decides between a plain 401 and ending the session whose spent token came back
+    (theft). Two presenters of one token race the same way: one spends it, the other
+    finds it spent."""
+    database = runtime.database
+    now = utcnow()
+    presented, refresh = hash_refresh_token(refresh_token), new_refresh_token()
+
+    async def rotate(statements: Statements) -> tuple[uuid.UUID, uuid.UUID] | None:
+        return await rotate_if_live(
+            statements,
+            one_statement=not database.is_sqlite,
+            token_hash=presented,
+            new_hash=hash_refresh_token(refresh),
+            now=now,
+            ip_address=client.ip_address,
+            user_agent=client.user_agent,
+        )
+
+    rotated = await database.on_driver(rotate, transaction=database.is_sqlite)
+    if rotated is None:
+        async with database.transaction() as session:
+            return await SessionService(session, runtime).rotate(refresh_token, client)
+    user_id, session_id = rotated
+    return token_pair(runtime, user_id, session_id, refresh)
+
+
 class SessionService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.session = session
@@ -44,12 +90,7 @@ class SessionService:
         self.repository = SessionRepository(session)
 
     def _token_pair(self, user_id: uuid.UUID, session_id: uuid.UUID, refresh: str) -> TokenPair:
-        codec = self.runtime.access_tokens
-        return TokenPair(
-            access_token=codec.issue(user_id, session_id),
-            refresh_token=refresh,
-            expires_in=codec.lifetime_seconds,
-        )
+        return token_pair(self.runtime, user_id, session_id, refresh)
 
     async def start_session(self, user: User, client: ClientInfo) -> tuple[AuthSession, TokenPair]:
         now = utcnow()

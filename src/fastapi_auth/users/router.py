@@ -31,14 +31,14 @@ from fastapi_auth.users.service import UserService
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-def get_user_service(session: SessionDep, runtime: RuntimeDep) -> UserService:
+async def get_user_service(session: SessionDep, runtime: RuntimeDep) -> UserService:
     return UserService(session, runtime)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-def get_session_service(session: SessionDep, runtime: RuntimeDep) -> SessionService:
+async def get_session_service(session: SessionDep, runtime: RuntimeDep) -> SessionService:
     return SessionService(session, runtime)
 
 

@@ -33,7 +33,13 @@ class UserService:
         self.users = UserRepository(session)
         self.sessions = SessionService(session, runtime)
 
+    def _attach(self, user: User) -> None:
+        """The signed-in user arrives detached (the access check reads it outside the
+        request's transaction); joining this session makes its changes part of it."""
+        self.session.add(user)
+
     async def update_profile(self, user: User, changes: UserUpdate, client: ClientInfo) -> User:
+        self._attach(user)
         fields = changes.model_fields_set
         if "email" in fields and changes.email is not None:
             await self._request_email_change(user, changes.email, client)
@@ -88,6 +94,7 @@ class UserService:
         new_password: str,
         client: ClientInfo,
     ) -> None:
+        self._attach(user)
         await self._require_password(user, current_password)
         reason = password_weakness(new_password, user.email)
         if reason:

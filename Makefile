@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck format pytest browser bench clean
+.PHONY: install run test lint typecheck format pytest browser bench wrk clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -50,8 +50,15 @@ browser:
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
 ## The load benchmark (not part of `make test`): see benchmarks/README.md.
-bench: install
+bench: install wrk
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+## Debian's wrk, the benchmark's load generator.
+wrk:
+	@command -v wrk >/dev/null || { \
+		echo "installing Debian's wrk for the benchmark"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi; }
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache auth.db auth.db-*

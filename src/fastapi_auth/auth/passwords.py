@@ -10,9 +10,11 @@ holds its own 19 MiB (which the allocator then keeps per thread).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,10 +32,31 @@ BCRYPT_MAX_BYTES = 72
 T = TypeVar("T")
 
 
+HASHING_NICENESS = 10
+"""How far hashing threads step back for the event loop (Linux nice levels: at +10 a
+thread weighs a tenth of one at 0), so a burst of logins slows other logins, not every
+other request."""
+MAX_NICENESS = 19
+
+
+def yield_cpu_to_the_event_loop() -> None:
+    """Lowers this thread's scheduling priority; a no-op where threads cannot be reniced.
+    Lowering one's own priority needs no privilege."""
+    if hasattr(os, "setpriority"):
+        thread = threading.get_native_id()
+        with contextlib.suppress(OSError):
+            niceness = os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS
+            os.setpriority(os.PRIO_PROCESS, thread, min(MAX_NICENESS, niceness))
+
+
 @functools.cache
 def hashing_threads() -> ThreadPoolExecutor:
     """One pool per process, shared by every app in it: the cores are per process too."""
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="password-hash")
+    return ThreadPoolExecutor(
+        max_workers=os.cpu_count() or 1,
+        thread_name_prefix="password-hash",
+        initializer=yield_cpu_to_the_event_loop,
+    )
 
 
 async def off_the_loop(function: Callable[..., T], *args: object) -> T:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -103,37 +103,22 @@ class Authenticator:
 
 @dataclass(frozen=True)
 class TestCertificates:
-    """A private CA and a certificate it signed for 127.0.0.1."""
+    """A private CA (its PEM in `ca_file`, as `EMAIL_CA_FILE` takes it) and a server
+    certificate it signed for 127.0.0.1."""
 
     __test__ = False
 
     ca_file: Path
-    cert_file: Path
-    key_file: Path
+    server: trustme.LeafCert
 
     def server_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.cert_file, self.key_file)
+        self.server.configure_cert(context)
         return context
 
 
 def make_certificates(directory: Path) -> TestCertificates:
-    """With the openssl command line: no certificate library is a dependency."""
-    ca_key, ca_file = directory / "ca.key", directory / "ca.pem"
-    key_file, csr_file = directory / "server.key", directory / "server.csr"
-    cert_file, extensions = directory / "server.pem", directory / "server.ext"
-    extensions.write_text(
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
-        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
-    )
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    make_ca = ["req", "-x509", *ec, "-days", "2", "-keyout", ca_key, "-out", ca_file]
-    make_request = ["req", *ec, "-keyout", key_file, "-out", csr_file, "-subj", "/CN=127.0.0.1"]
-    sign = ["x509", "-req", "-in", csr_file, "-CA", ca_file, "-CAkey", ca_key, "-days", "2"]
-    for command in (
-        [*make_ca, "-subj", "/CN=fastapi-auth test CA"],
-        make_request,
-        [*sign, "-set_serial", "2", "-extfile", extensions, "-out", cert_file],
-    ):
-        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
-    return TestCertificates(ca_file=ca_file, cert_file=cert_file, key_file=key_file)
+    authority = trustme.CA()
+    ca_file = directory / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    return TestCertificates(ca_file=ca_file, server=authority.issue_cert("127.0.0.1"))

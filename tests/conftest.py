@@ -60,12 +60,17 @@ async def database(
 
 
 def make_settings(database: TestDatabase, smtp: SmtpCapture, **overrides: Any) -> Settings:
+    return settings_for(database.url, smtp.port, **overrides)
+
+
+def settings_for(db_url: str, smtp_port: int, **overrides: Any) -> Settings:
+    """The suite's settings: this run's secret, mail to a local capture server, limits off."""
     values: dict[str, Any] = {
         "environment": "test",
-        "db_url": database.url,
+        "db_url": db_url,
         "jwt_secret": JWT_SECRET,
         "email_host": "127.0.0.1",
-        "email_port": smtp.port,
+        "email_port": smtp_port,
         "email_starttls": False,
         "email_timeout_seconds": 5,
         "email_poll_seconds": 0.1,

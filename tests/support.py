@@ -123,3 +123,14 @@ async def current_session_id(client: httpx.AsyncClient, account: Account) -> str
     assert response.status_code == 200, response.text
     [current] = [item for item in response.json() if item["current"]]
     return str(current["id"])
+
+
+async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post("/auth/refresh", json={"refresh_token": token})
+
+
+def assert_invalid_token(response: httpx.Response) -> None:
+    """401 INVALID_TOKEN with the challenge the contract asks of every refused token."""
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "INVALID_TOKEN"
+    assert response.headers["WWW-Authenticate"] == "Bearer"

@@ -8,17 +8,15 @@ import httpx
 from fastapi import FastAPI
 
 from tests.mailbox import Mailbox
-from tests.support import Account, bearer, logged_in, login, update_user
-
-
-async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post("/auth/refresh", json={"refresh_token": token})
-
-
-def assert_invalid_token(response: httpx.Response) -> None:
-    assert response.status_code == 401, response.text
-    assert response.json()["code"] == "INVALID_TOKEN"
-    assert response.headers["WWW-Authenticate"] == "Bearer"
+from tests.support import (
+    Account,
+    assert_invalid_token,
+    bearer,
+    logged_in,
+    login,
+    refresh,
+    update_user,
+)
 
 
 async def me(client: httpx.AsyncClient, access_token: str) -> httpx.Response:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from fastapi_auth import Settings, create_app
 from fastapi_auth.db import Database
 from fastapi_auth.models import OutboxEmail
-from tests.conftest import JWT_SECRET
+from tests.conftest import settings_for
 from tests.services import TestDatabase
 
 HANG_GUARD_SECONDS = 30
@@ -23,23 +23,17 @@ HANG_GUARD_SECONDS = 30
 
 def email_settings(database: TestDatabase, port: int, **overrides: Any) -> Settings:
     """Quick retries and cheap password hashing: these tests are about mail, not about time."""
-    values: dict[str, Any] = {
-        "environment": "test",
-        "db_url": database.url,
-        "jwt_secret": JWT_SECRET,
-        "email_host": "127.0.0.1",
-        "email_port": port,
-        "email_starttls": False,
-        "email_timeout_seconds": 5,
-        "email_poll_seconds": 0.1,
-        "email_retry_base_seconds": 0.05,
-        "email_retry_max_seconds": 0.2,
-        "rate_limit_enabled": False,
-        "argon2_memory_kib": 8192,
-        "argon2_time_cost": 1,
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)
+    return settings_for(
+        database.url,
+        port,
+        **{
+            "email_retry_base_seconds": 0.05,
+            "email_retry_max_seconds": 0.2,
+            "argon2_memory_kib": 8192,
+            "argon2_time_cost": 1,
+            **overrides,
+        },
+    )
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from tests.mailbox import Mailbox
-from tests.support import Account, logged_in, login
+from tests.support import Account, logged_in, login, refresh
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -23,10 +23,6 @@ async def change(
 
 async def attempt(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
     return await client.post("/auth/login", json={"email": email, "password": password})
-
-
-async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post("/auth/refresh", json={"refresh_token": token})
 
 
 async def test_a_wrong_current_password_is_400_and_changes_nothing(

@@ -5,23 +5,13 @@ from __future__ import annotations
 import httpx
 
 from tests.mailbox import Mailbox
-from tests.support import Account, logged_in, login
+from tests.support import Account, assert_invalid_token, logged_in, login, refresh
 
 
 async def logout(client: httpx.AsyncClient, account: Account, refresh_token: str) -> httpx.Response:
     return await client.post(
         "/users/logout", json={"refresh_token": refresh_token}, headers=account.headers
     )
-
-
-async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post("/auth/refresh", json={"refresh_token": token})
-
-
-def assert_invalid_token(response: httpx.Response) -> None:
-    assert response.status_code == 401, response.text
-    assert response.json()["code"] == "INVALID_TOKEN"
-    assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
 async def test_logout_ends_this_session_and_no_other(

@@ -233,7 +233,9 @@ class Database:
         pooled connection meanwhile, and a queue of them (a burst of logins) would
         otherwise keep every authenticated request waiting for a connection."""
         self._on_outbox_commit: list[Callable[[], None]] = []
-        self._prepared: dict[int, DriverStatement] = {}
+        self._prepared: dict[Statement, DriverStatement] = {}
+        """By the statement object itself (statements hash by identity): only module-level
+        statements run here, compiled once each."""
 
     def on_outbox_commit(self, callback: Callable[[], None]) -> None:
         """Let the email dispatcher wake as soon as a transaction that queued mail commits."""
@@ -253,11 +255,9 @@ class Database:
             await self.reader.dispose()
 
     def prepared(self, statement: Statement) -> DriverStatement:
-        prepared = self._prepared.get(id(statement))
+        prepared = self._prepared.get(statement)
         if prepared is None:
-            prepared = self._prepared[id(statement)] = DriverStatement(
-                statement, self.engine.dialect
-            )
+            prepared = self._prepared[statement] = DriverStatement(statement, self.engine.dialect)
         return prepared
 
     async def on_driver(

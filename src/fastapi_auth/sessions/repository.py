@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Update, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from fastapi_auth.db import Statements
 from fastapi_auth.models import AuthSession, RefreshToken, User
@@ -39,12 +41,16 @@ ADD_REFRESH_TOKEN = insert(RefreshToken).values(
     token_hash=bindparam("new_hash"),
     created_at=bindparam("now"),
 )
+TOUCHED: dict[str, BindParameter[Any]] = {
+    "last_used_at": bindparam("now"),
+    "ip_address": bindparam("ip"),
+    "user_agent": bindparam("agent"),
+}
+"""What a rotation records of the session: when, from where, on what device."""
 TOUCH_SESSION = (
     update(AuthSession)
     .where(AuthSession.id == bindparam("in_session"))
-    .values(
-        last_used_at=bindparam("now"), ip_address=bindparam("ip"), user_agent=bindparam("agent")
-    )
+    .values(TOUCHED)
     .returning(AuthSession.user_id)
 )
 
@@ -61,12 +67,7 @@ ROTATE_IF_LIVE = select(_SPENT.c.session_id, _SPENT.c.user_id).add_cte(
         ),
     )
     .cte("added"),
-    update(AuthSession)
-    .where(AuthSession.id == _SPENT.c.session_id)
-    .values(
-        last_used_at=bindparam("now"), ip_address=bindparam("ip"), user_agent=bindparam("agent")
-    )
-    .cte("touched"),
+    update(AuthSession).where(AuthSession.id == _SPENT.c.session_id).values(TOUCHED).cte("touched"),
 )
 """`SPEND_IF_LIVE`, `ADD_REFRESH_TOKEN` and `TOUCH_SESSION` as one statement, for
 PostgreSQL (data-modifying CTEs; SQLite has none): atomic by itself, so it needs no BEGIN

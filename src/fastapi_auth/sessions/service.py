@@ -89,9 +89,6 @@ class SessionService:
         self.runtime = runtime
         self.repository = SessionRepository(session)
 
-    def _token_pair(self, user_id: uuid.UUID, session_id: uuid.UUID, refresh: str) -> TokenPair:
-        return token_pair(self.runtime, user_id, session_id, refresh)
-
     async def start_session(self, user: User, client: ClientInfo) -> tuple[AuthSession, TokenPair]:
         now = utcnow()
         refresh = new_refresh_token()
@@ -105,7 +102,7 @@ class SessionService:
             expires_at=now + timedelta(days=self.runtime.settings.refresh_token_expire_days),
         )
         await self.repository.create(auth_session, hash_refresh_token(refresh))
-        return auth_session, self._token_pair(user.id, auth_session.id, refresh)
+        return auth_session, token_pair(self.runtime, user.id, auth_session.id, refresh)
 
     async def rotate(self, refresh_token: str, client: ClientInfo) -> TokenPair:
         now = utcnow()
@@ -125,7 +122,7 @@ class SessionService:
         refresh = new_refresh_token()
         self.repository.add_refresh_token(auth_session.id, hash_refresh_token(refresh))
         await self.repository.touch(auth_session.id, now, client.ip_address, client.user_agent)
-        return self._token_pair(user.id, auth_session.id, refresh)
+        return token_pair(self.runtime, user.id, auth_session.id, refresh)
 
     async def _end_stolen_session(self, auth_session: AuthSession, client: ClientInfo) -> None:
         if await self.repository.revoke(auth_session.id, REVOKED_BY_REUSE, utcnow()):

@@ -217,30 +217,24 @@ def measure(
     wants = set(options.scenarios)
 
     def wrk(scripts: list[str], url: str, clients: int, args: list[str], warm: bool) -> WrkResult:
-        if warm and options.warmup > 0:
-            run_wrk(
+        def load(seconds: float) -> WrkResult:
+            return run_wrk(
                 scripts,
                 url,
                 threads=min(WRK_THREADS, clients),
                 connections=clients,
-                seconds=options.warmup,
+                seconds=seconds,
                 args=args,
                 cores=cores,
                 workdir=workdir,
             )
+
+        if warm and options.warmup > 0:
+            load(options.warmup)
         server = service if url.startswith(service_url) else bare
         database.pin_backends(cores.load)
         cpu_before = server.cpu_seconds()
-        measured = run_wrk(
-            scripts,
-            url,
-            threads=min(WRK_THREADS, clients),
-            connections=clients,
-            seconds=options.duration,
-            args=args,
-            cores=cores,
-            workdir=workdir,
-        )
+        measured = load(options.duration)
         busy = (server.cpu_seconds() - cpu_before) / measured.seconds
         return dataclasses.replace(
             measured, server_cpu=round(busy, 2), server_rss_mib=round(server.rss_mib(), 1)

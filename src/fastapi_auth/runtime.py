@@ -20,6 +20,7 @@ from fastapi_auth.email.sender import EmailSender
 from fastapi_auth.email.service import Mailer
 from fastapi_auth.ratelimit.service import RateLimiter
 from fastapi_auth.settings import Settings
+from fastapi_auth.users.repository import LiveSessions
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Runtime:
     dispatcher: OutboxDispatcher
     limiter: RateLimiter
     breached_passwords: BreachedPasswordChecker
+    live_sessions: LiveSessions
 
 
 async def get_runtime(request: Request) -> Runtime:

@@ -6,6 +6,7 @@ key unless the case is about the key, so the one thing changed is what gets it r
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 import uuid
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import jwt
+import pytest
 from fastapi import FastAPI
 
 from tests.auth.conftest import tampered
@@ -88,3 +90,44 @@ async def test_logout_ends_the_access_token_at_once(
     )
     assert logout.status_code == 204
     assert_refused(await client.get("/users/me", headers=account.headers), "INVALID_TOKEN")
+
+
+async def test_checks_made_at_once_share_one_query_and_each_gets_its_own_answer(
+    app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrent requests' session checks go to the database together (`Coalesced`);
+    mixing them must not hand one request another's user, nor let an ended session or a
+    token naming someone else's session through."""
+    accounts = [await logged_in(client, mailbox) for _ in range(3)]
+    ended = await logged_in(client, mailbox)
+    logout = await client.post(
+        "/users/logout", json={"refresh_token": ended.refresh_token}, headers=ended.headers
+    )
+    assert logout.status_code == 204
+    secret = runtime_of(app).settings.signing_secret
+    someone_elses_session = jwt.encode(
+        {**claims_of(accounts[0].access_token), "sid": claims_of(accounts[1].access_token)["sid"]},
+        secret,
+        "HS256",
+    )
+    database = runtime_of(app).database
+    queries = 0
+    on_driver = database.on_driver
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal queries
+        queries += 1
+        return await on_driver(*args, **kwargs)
+
+    monkeypatch.setattr(database, "on_driver", counted)
+    tokens = [account.access_token for account in accounts] * 2
+    tokens += [ended.access_token, someone_elses_session]
+    responses = await asyncio.gather(
+        *(client.get("/users/me", headers=bearer(token)) for token in tokens)
+    )
+    assert queries == 1
+    assert [response.json()["email"] for response in responses[:6]] == [
+        account.email for account in accounts
+    ] * 2
+    assert_refused(responses[6], "INVALID_TOKEN", "ended session")
+    assert_refused(responses[7], "INVALID_TOKEN", "another user's session")

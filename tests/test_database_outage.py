@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -144,6 +145,7 @@ async def assert_all_unavailable(application: FastAPI) -> None:
         answers = [
             await http.get("/health/ready"),
             await http.get("/users/me", headers=headers),
+            await http.post("/auth/refresh", json={"refresh_token": secrets.token_urlsafe(32)}),
             await http.post("/auth/login", json={"email": unique_email(), "password": PASSWORD}),
             await register(http, unique_email()),
             await http.post("/auth/forgot-password", json={"email": unique_email()}),

@@ -38,6 +38,7 @@ from fastapi_auth.pages.router import router as pages_router
 from fastapi_auth.ratelimit.service import RateLimiter
 from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.router import router as security_events_router
+from fastapi_auth.sessions.repository import RefreshRotations
 from fastapi_auth.sessions.router import router as sessions_router
 from fastapi_auth.settings import Settings
 from fastapi_auth.users.repository import LiveSessions
@@ -76,6 +77,7 @@ def build_runtime(
         limiter=RateLimiter(settings),
         breached_passwords=breached_passwords or build_breached_password_checker(settings),
         live_sessions=LiveSessions(database),
+        rotations=RefreshRotations(database),
     )
 
 

@@ -19,6 +19,7 @@ from fastapi_auth.email.dispatcher import OutboxDispatcher
 from fastapi_auth.email.sender import EmailSender
 from fastapi_auth.email.service import Mailer
 from fastapi_auth.ratelimit.service import RateLimiter
+from fastapi_auth.sessions.repository import RefreshRotations
 from fastapi_auth.settings import Settings
 from fastapi_auth.users.repository import LiveSessions
 
@@ -36,6 +37,7 @@ class Runtime:
     limiter: RateLimiter
     breached_passwords: BreachedPasswordChecker
     live_sessions: LiveSessions
+    rotations: RefreshRotations
 
 
 async def get_runtime(request: Request) -> Runtime:

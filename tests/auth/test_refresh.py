@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.mailbox import Mailbox
@@ -15,6 +18,7 @@ from tests.support import (
     logged_in,
     login,
     refresh,
+    runtime_of,
     update_user,
 )
 
@@ -82,3 +86,34 @@ async def test_a_disabled_or_unverified_account_cannot_refresh(
     assert_invalid_token(await refresh(client, account.refresh_token))
     await update_user(app, account.email, is_verified=True)
     assert (await refresh(client, account.refresh_token)).status_code == 200
+
+
+async def test_refreshes_made_at_once_each_rotate_their_own_session(
+    app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite they share one transaction (`RefreshRotations`), which must still give
+    each presenter the next pair of its own session, and a token presented twice in it
+    to one presenter only."""
+    accounts = [await logged_in(client, mailbox) for _ in range(4)]
+    writer = runtime_of(app).database.sqlite_writer
+    transactions = 0
+    if writer is not None:
+        transaction = writer.transaction
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal transactions
+            transactions += 1
+            return await transaction(*args, **kwargs)
+
+        monkeypatch.setattr(writer, "transaction", counted)
+    tokens = [account.refresh_token for account in accounts] + [accounts[0].refresh_token]
+    answers = await asyncio.gather(*(refresh(client, token) for token in tokens))
+    if writer is not None:
+        assert transactions == 1
+    for account, answer in zip(accounts[1:], answers[1:4], strict=True):
+        assert answer.status_code == 200, answer.text
+        assert (await me(client, answer.json()["access_token"])).json()["email"] == account.email
+    first, twice = answers[0], answers[4]
+    assert sorted([first.status_code, twice.status_code]) == [200, 401]
+    winner = first if first.status_code == 200 else twice
+    assert_invalid_token(await me(client, winner.json()["access_token"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import Update, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from fastapi_auth.db import Statements
+from fastapi_auth.db import Coalesced, Database, SQLiteStatements, Statements
 from fastapi_auth.models import AuthSession, RefreshToken, User
 
 
@@ -70,38 +71,81 @@ ROTATE_IF_LIVE = select(_SPENT.c.session_id, _SPENT.c.user_id).add_cte(
     update(AuthSession).where(AuthSession.id == _SPENT.c.session_id).values(TOUCHED).cte("touched"),
 )
 """`SPEND_IF_LIVE`, `ADD_REFRESH_TOKEN` and `TOUCH_SESSION` as one statement, for
-PostgreSQL (data-modifying CTEs; SQLite has none): atomic by itself, so it needs no BEGIN
-and COMMIT round trips either."""
+PostgreSQL (data-modifying CTEs; SQLite has none)."""
 
 
-async def rotate_if_live(
-    statements: Statements,
-    *,
-    one_statement: bool,
-    token_hash: str,
-    new_hash: str,
-    now: datetime,
-    ip_address: str | None,
-    user_agent: str | None,
-) -> tuple[uuid.UUID, uuid.UUID] | None:
+@dataclass(frozen=True)
+class Rotation:
+    """A presented refresh token, the digest of the one to replace it, and what a rotation
+    records of the session (`TOUCHED`)."""
+
+    token_hash: str
+    new_hash: str
+    now: datetime
+    ip_address: str | None
+    user_agent: str | None
+
+    @property
+    def touched(self) -> dict[str, Any]:
+        return {"now": self.now, "ip": self.ip_address, "agent": self.user_agent}
+
+
+Rotated = tuple[uuid.UUID, uuid.UUID] | None
+"""(user id, session id), or None when the token is not one that simply rotates (unknown,
+spent, its session ended, its user disabled): then nothing was written."""
+
+
+class RefreshRotations:
     """The common refresh: spend the token, chain the next one to its session, mark the
-    session used. Returns (user id, session id), or None when the token is not one that
-    simply rotates (unknown, spent, its session ended, its user disabled): then nothing
-    was written. Without `one_statement` (SQLite), run it inside a transaction."""
-    values = {"now": now, "ip": ip_address, "agent": user_agent}
-    if one_statement:
-        row = await statements.one(
-            ROTATE_IF_LIVE, token_hash=token_hash, new_id=uuid.uuid4(), new_hash=new_hash, **values
+    session used.
+
+    PostgreSQL does it in one statement (`ROTATE_IF_LIVE`), atomic by itself, so it needs
+    no BEGIN and COMMIT round trips either. SQLite runs the three statements in one
+    transaction on `SQLiteWriter`'s thread, one transaction for all the refreshes asked
+    for in the same turn of the event loop (`Coalesced`), each in turn: a token presented
+    twice in one batch is spent by the first and found spent by the second.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._batches: Coalesced[Rotation, Rotated] = Coalesced(self._rotate_on_sqlite)
+
+    async def rotate_if_live(self, rotation: Rotation) -> Rotated:
+        if self._database.sqlite_writer is not None:
+            return await self._batches.call(rotation)
+
+        async def rotate(statements: Statements) -> Rotated:
+            row = await statements.one(
+                ROTATE_IF_LIVE,
+                token_hash=rotation.token_hash,
+                new_id=uuid.uuid4(),
+                new_hash=rotation.new_hash,
+                **rotation.touched,
+            )
+            return None if row is None else (row["user_id"], row["session_id"])
+
+        return await self._database.on_driver(rotate)
+
+    async def _rotate_on_sqlite(self, rotations: list[Rotation]) -> list[Rotated]:
+        assert self._database.sqlite_writer is not None
+        return await self._database.sqlite_writer.transaction(
+            lambda statements: [_rotate_if_live(statements, rotation) for rotation in rotations]
         )
-        return None if row is None else (row["user_id"], row["session_id"])
-    spent = await statements.one(SPEND_IF_LIVE, token_hash=token_hash, now=now)
+
+
+def _rotate_if_live(statements: SQLiteStatements, rotation: Rotation) -> Rotated:
+    spent = statements.one(SPEND_IF_LIVE, token_hash=rotation.token_hash, now=rotation.now)
     if spent is None:
         return None
     session_id: uuid.UUID = spent["session_id"]
-    await statements.run(
-        ADD_REFRESH_TOKEN, new_id=uuid.uuid4(), in_session=session_id, new_hash=new_hash, now=now
+    statements.run(
+        ADD_REFRESH_TOKEN,
+        new_id=uuid.uuid4(),
+        in_session=session_id,
+        new_hash=rotation.new_hash,
+        now=rotation.now,
     )
-    touched = await statements.one(TOUCH_SESSION, in_session=session_id, **values)
+    touched = statements.one(TOUCH_SESSION, in_session=session_id, **rotation.touched)
     assert touched is not None, "the session was just seen live in this transaction"
     return touched["user_id"], session_id
 

@@ -15,13 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.auth.tokens import hash_refresh_token, new_refresh_token
 from fastapi_auth.client import ClientInfo
-from fastapi_auth.db import Statements
 from fastapi_auth.errors import InvalidRefreshToken, NotFound
 from fastapi_auth.models import AuthSession, User, utcnow
 from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.schemas import SecurityEventType
 from fastapi_auth.security_events.service import record_event
-from fastapi_auth.sessions.repository import SessionRepository, rotate_if_live
+from fastapi_auth.sessions.repository import Rotation, SessionRepository
 from fastapi_auth.sessions.schemas import SessionRead, TokenPair
 
 REVOKED_BY_LOGOUT = "logout"
@@ -54,30 +53,23 @@ async def rotate_refresh_token(
 ) -> TokenPair:
     """Trades a refresh token for the next pair, in one transaction either way.
 
-    The common case (an unspent token of a live session) runs on the driver: one
-    statement on PostgreSQL, three in a transaction on SQLite (`rotate_if_live`). Any
-    other token writes nothing there and goes through `SessionService.rotate`, which
+    The common case (an unspent token of a live session) takes one statement on
+    PostgreSQL and a share of one transaction on SQLite (`RefreshRotations`). Any other
+    token writes nothing there and goes through `SessionService.rotate`, which
     decides between a plain 401 and ending the session whose spent token came back
     (theft). Two presenters of one token race the same way: one spends it, the other
     finds it spent."""
-    database = runtime.database
-    now = utcnow()
-    presented, refresh = hash_refresh_token(refresh_token), new_refresh_token()
-
-    async def rotate(statements: Statements) -> tuple[uuid.UUID, uuid.UUID] | None:
-        return await rotate_if_live(
-            statements,
-            one_statement=not database.is_sqlite,
-            token_hash=presented,
-            new_hash=hash_refresh_token(refresh),
-            now=now,
-            ip_address=client.ip_address,
-            user_agent=client.user_agent,
-        )
-
-    rotated = await database.on_driver(rotate, transaction=database.is_sqlite)
+    refresh = new_refresh_token()
+    rotation = Rotation(
+        token_hash=hash_refresh_token(refresh_token),
+        new_hash=hash_refresh_token(refresh),
+        now=utcnow(),
+        ip_address=client.ip_address,
+        user_agent=client.user_agent,
+    )
+    rotated = await runtime.rotations.rotate_if_live(rotation)
     if rotated is None:
-        async with database.transaction() as session:
+        async with runtime.database.transaction() as session:
             return await SessionService(session, runtime).rotate(refresh_token, client)
     user_id, session_id = rotated
     return token_pair(runtime, user_id, session_id, refresh)

@@ -49,9 +49,20 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
-## The load benchmark (not part of `make test`): see benchmarks/README.md.
-bench: install wrk
-	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+## The load benchmark (not part of `make test`): see benchmarks/README.md. The servers run
+## in a virtualenv of their own with the runtime dependencies only, as deployed.
+BENCH_VENV ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(BENCH_STAMP): pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e .
+	rm -f $(BENCH_VENV)/.installed-*
+	touch $(BENCH_STAMP)
+
+bench: install wrk $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.run --service-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 ## Debian's wrk, the benchmark's load generator.
 wrk:
@@ -61,4 +72,4 @@ wrk:
 		else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi; }
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache auth.db auth.db-*
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache auth.db auth.db-*

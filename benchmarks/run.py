@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
-import importlib.metadata
 import json
 import math
 import os
@@ -97,17 +96,22 @@ class Options:
     postgres_url: str
     workdir: Path
     profile: Path | None
+    service_python: Path
+    """The interpreter the servers run on: `make bench` gives them a virtualenv with the
+    package's own dependencies only, as deployed. The development one would add what the
+    tools bring (trustme brings cryptography, which PyJWT loads: 10 MiB of the worker's
+    memory)."""
 
 
 # -- one backend ------------------------------------------------------------------------
 
 
-def service_command() -> list[str]:
-    script = Path(sys.executable).with_name("fastapi-auth")
+def service_command(python: Path) -> list[str]:
+    script = python.with_name("fastapi-auth")
     launcher = (
         [str(script)]
         if script.exists()
-        else [sys.executable, "-c", "from fastapi_auth.cli import app; app()"]
+        else [str(python), "-c", "from fastapi_auth.cli import app; app()"]
     )
     return [*launcher, "serve", "--host", "127.0.0.1", "--no-migrate", "--no-access-log"]
 
@@ -180,7 +184,7 @@ def measure(
     )
     bare = Server(
         "bare",
-        [sys.executable, "-m", "benchmarks.bare_app", "--host", "127.0.0.1"],
+        [str(options.service_python), "-m", "benchmarks.bare_app", "--host", "127.0.0.1"],
         {**env, "PYTHONPATH": str(REPO_DIR)},
         workdir,
         "/bare",
@@ -204,7 +208,7 @@ def measure(
         ]
     service = Server(
         "service",
-        service_command(),
+        service_command(options.service_python),
         {**env, **settings_env},
         workdir,
         "/health/live",
@@ -474,7 +478,24 @@ def table(result: dict[str, Any], description: str) -> str:
     return "\n".join(lines)
 
 
-def machine(cores: Cores, postgres_version: str | None) -> dict[str, Any]:
+def installed_versions(python: Path) -> dict[str, str]:
+    """The versions the servers run with, read by their own interpreter."""
+    script = (
+        "import importlib.metadata as m, json, sys\n"
+        "versions = {}\n"
+        "for name in sys.argv[1:]:\n"
+        "    try: versions[name] = m.version(name)\n"
+        "    except m.PackageNotFoundError: pass\n"
+        "print(json.dumps(versions))"
+    )
+    found = subprocess.run(
+        [str(python), "-c", script, *PACKAGES], capture_output=True, text=True, check=True
+    )
+    versions: dict[str, str] = json.loads(found.stdout)
+    return versions
+
+
+def machine(cores: Cores, postgres_version: str | None, python: Path) -> dict[str, Any]:
     model = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -489,10 +510,6 @@ def machine(cores: Cores, postgres_version: str | None) -> dict[str, Any]:
     wrk_version = subprocess.run(
         [require_wrk(), "--version"], capture_output=True, text=True, check=False
     ).stdout.split(" [")[0]
-    versions = {}
-    for package in PACKAGES:
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            versions[package] = importlib.metadata.version(package)
     return {
         "cpu": model,
         "cores": os.cpu_count(),
@@ -502,7 +519,8 @@ def machine(cores: Cores, postgres_version: str | None) -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "postgresql": postgres_version,
         "wrk": wrk_version,
-        "packages": versions,
+        "service_python": str(python),
+        "packages": installed_versions(python),
         "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
         "pinning": (
             f"server on CPU {cores.server}, wrk and the probe on CPU {cores.load}"
@@ -557,6 +575,13 @@ def parse_options(argv: list[str] | None, workdir: Path) -> tuple[Options, argpa
     parser.add_argument(
         "--profile", type=Path, help="run the service under py-spy, writing collapsed stacks here"
     )
+    parser.add_argument(
+        "--service-python",
+        type=Path,
+        default=Path(os.environ.get("BENCH_SERVICE_PYTHON", sys.executable)),
+        help="the Python the servers run on (default: this one; `make bench` passes a "
+        "virtualenv with the runtime dependencies only)",
+    )
     args = parser.parse_args(argv)
     scenarios = tuple(name.strip() for name in args.scenarios.split(",") if name.strip())
     unknown = set(scenarios) - set(SCENARIOS)
@@ -574,6 +599,7 @@ def parse_options(argv: list[str] | None, workdir: Path) -> tuple[Options, argpa
         postgres_url=args.postgres_url,
         workdir=workdir,
         profile=args.profile,
+        service_python=args.service_python.absolute(),
     )
     return options, args
 
@@ -608,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.datetime.now(datetime.UTC)
     report: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
-        "machine": machine(cores, postgres_version),
+        "machine": machine(cores, postgres_version, options.service_python),
         "options": {
             "duration_s": options.duration,
             "warmup_s": options.warmup,

@@ -46,8 +46,8 @@ SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 
 
 @router.get("/me", response_model=UserRead, responses=error_responses(*AUTHENTICATION_ERRORS))
-async def read_me(user: CurrentUser) -> UserRead:
-    return UserRead.model_validate(user)
+async def read_me(principal: CurrentPrincipal) -> UserRead:
+    return UserRead.model_validate(principal.user)
 
 
 @router.patch(

@@ -47,13 +47,23 @@ from fastapi_auth.users.router import router as users_router
 logger = logging.getLogger("fastapi_auth")
 
 ROUTERS: tuple[APIRouter, ...] = (
-    auth_router,
+    # First, because a request is matched against each route in turn: `GET /users/me` is
+    # the busiest route, and being matched before auth's eight routes saved it 8% of its
+    # CPU (benchmarks/README.md). The docs keep the order of `OPENAPI_TAGS`.
     users_router,
+    auth_router,
     sessions_router,
     security_events_router,
     health_router,
     pages_router,
 )
+
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "Register, verify the address, log in, refresh, reset."},
+    {"name": "users", "description": "The signed-in user's own account."},
+    {"name": "sessions", "description": "Where the account is signed in, and its history."},
+    {"name": "health", "description": "For load balancers and orchestrators."},
+]
 
 
 def build_runtime(
@@ -153,6 +163,7 @@ def create_app(
         version="0.1.0",
         description="Registration, email verification, JWT sessions with rotating refresh "
         "tokens, password reset and profile management.",
+        openapi_tags=OPENAPI_TAGS,
         lifespan=auth_lifespan(runtime, owns_process=owns_process),
     )
     install(app, runtime)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -134,3 +135,21 @@ def assert_invalid_token(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.json()["code"] == "INVALID_TOKEN"
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@dataclass
+class CallCount:
+    calls: int = 0
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> CallCount:
+    """Counts the calls of `owner`'s async method `name`, which still does its work."""
+    count = CallCount()
+    method = getattr(owner, name)
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        count.calls += 1
+        return await method(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return count

@@ -167,17 +167,8 @@ class _DriverStatements:
         self._transaction: Any = None
 
     async def one(self, statement: Statement, **values: Any) -> dict[str, Any] | None:
-        prepared = self._database.prepared(statement)
-        arguments = prepared.arguments(values)
-        try:
-            if self._driver == "asyncpg":
-                raw = await self._connection.fetchrow(prepared.sql, *arguments)
-            else:
-                rows = await self._connection.execute_fetchall(prepared.sql, arguments)
-                raw = rows[0] if rows else None
-        except Exception as error:
-            raise _DriverFailed() from error
-        return None if raw is None else prepared.row(raw)
+        rows = await self.all(statement, **values)
+        return rows[0] if rows else None
 
     async def all(self, statement: Statement, **values: Any) -> list[dict[str, Any]]:
         prepared = self._database.prepared(statement)

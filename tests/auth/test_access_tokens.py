@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from tests.auth.conftest import tampered
 from tests.mailbox import Mailbox
-from tests.support import bearer, logged_in, runtime_of
+from tests.support import bearer, count_calls, logged_in, runtime_of
 
 
 def claims_of(token: str) -> dict[str, Any]:
@@ -110,22 +110,13 @@ async def test_checks_made_at_once_share_one_query_and_each_gets_its_own_answer(
         secret,
         "HS256",
     )
-    database = runtime_of(app).database
-    queries = 0
-    on_driver = database.on_driver
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal queries
-        queries += 1
-        return await on_driver(*args, **kwargs)
-
-    monkeypatch.setattr(database, "on_driver", counted)
+    queries = count_calls(monkeypatch, runtime_of(app).database, "on_driver")
     tokens = [account.access_token for account in accounts] * 2
     tokens += [ended.access_token, someone_elses_session]
     responses = await asyncio.gather(
         *(client.get("/users/me", headers=bearer(token)) for token in tokens)
     )
-    assert queries == 1
+    assert queries.calls == 1
     assert [response.json()["email"] for response in responses[:6]] == [
         account.email for account in accounts
     ] * 2

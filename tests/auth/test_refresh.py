@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from tests.support import (
     Account,
     assert_invalid_token,
     bearer,
+    count_calls,
     logged_in,
     login,
     refresh,
@@ -96,20 +96,11 @@ async def test_refreshes_made_at_once_each_rotate_their_own_session(
     to one presenter only."""
     accounts = [await logged_in(client, mailbox) for _ in range(4)]
     writer = runtime_of(app).database.sqlite_writer
-    transactions = 0
-    if writer is not None:
-        transaction = writer.transaction
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            nonlocal transactions
-            transactions += 1
-            return await transaction(*args, **kwargs)
-
-        monkeypatch.setattr(writer, "transaction", counted)
+    transactions = None if writer is None else count_calls(monkeypatch, writer, "transaction")
     tokens = [account.refresh_token for account in accounts] + [accounts[0].refresh_token]
     answers = await asyncio.gather(*(refresh(client, token) for token in tokens))
-    if writer is not None:
-        assert transactions == 1
+    if transactions is not None:
+        assert transactions.calls == 1
     for account, answer in zip(accounts[1:], answers[1:4], strict=True):
         assert answer.status_code == 200, answer.text
         assert (await me(client, answer.json()["access_token"])).json()["email"] == account.email

@@ -123,8 +123,6 @@ class Statements(Protocol):
 
     async def all(self, statement: Statement, **values: Any) -> list[dict[str, Any]]: ...
 
-    async def run(self, statement: Statement, **values: Any) -> None: ...
-
 
 class DriverStatement:
     """A Core statement compiled once for the dialect, with its parameters' and columns'
@@ -164,7 +162,6 @@ class _DriverStatements:
 
     def __init__(self, database: Database, driver: str, connection: Any) -> None:
         self._database, self._driver, self._connection = database, driver, connection
-        self._transaction: Any = None
 
     async def one(self, statement: Statement, **values: Any) -> dict[str, Any] | None:
         rows = await self.all(statement, **values)
@@ -182,38 +179,6 @@ class _DriverStatements:
             raise _DriverFailed() from error
         return [prepared.row(raw) for raw in rows]
 
-    async def run(self, statement: Statement, **values: Any) -> None:
-        prepared = self._database.prepared(statement)
-        arguments = prepared.arguments(values)
-        try:
-            if self._driver == "asyncpg":
-                await self._connection.execute(prepared.sql, *arguments)
-            else:
-                await self._connection.execute_fetchall(prepared.sql, arguments)
-        except Exception as error:
-            raise _DriverFailed() from error
-
-    async def begin(self) -> None:
-        """On SQLite nothing to send: the driver begins (deferred) at the first write, and
-        the work's first statement writes, so it takes the write lock before it reads
-        anything and queues for it (busy_timeout) rather than fails to upgrade a read."""
-        if self._driver != "asyncpg":
-            return
-        try:
-            self._transaction = self._connection.transaction()
-            await self._transaction.start()
-        except Exception as error:
-            raise _DriverFailed() from error
-
-    async def end(self, commit: bool) -> None:
-        try:
-            if self._driver == "asyncpg":
-                await (self._transaction.commit() if commit else self._transaction.rollback())
-            else:
-                await (self._connection.commit() if commit else self._connection.rollback())
-        except Exception as error:
-            raise _DriverFailed() from error
-
 
 class _CoreStatements:
     """`Statements` through SQLAlchemy Core: for other drivers, and the second attempt."""
@@ -228,9 +193,6 @@ class _CoreStatements:
     async def all(self, statement: Statement, **values: Any) -> list[dict[str, Any]]:
         result = await self._connection.execute(statement, values)
         return [dict(row._mapping) for row in result]
-
-    async def run(self, statement: Statement, **values: Any) -> None:
-        await self._connection.execute(statement, values)
 
 
 class Coalesced(Generic[A, R]):
@@ -418,12 +380,10 @@ class Database:
         work: Callable[[Statements], Awaitable[T]],
         *,
         read_only: bool = False,
-        transaction: bool = False,
     ) -> T:
-        """Runs `work` on one pooled connection's driver (asyncpg, aiosqlite), in a
-        transaction of its own if asked, else in autocommit: then only reads, or on
-        PostgreSQL a single statement (SQLite's driver would leave a write's transaction
-        open).
+        """Runs `work` on one pooled connection's driver (asyncpg, aiosqlite) in autocommit:
+        reads, or on PostgreSQL a single statement (SQLite's driver would leave a write's
+        transaction open; SQLite's writes go to `SQLiteWriter`).
 
         For the few statements on every request's path: through an ORM session each cost
         several times what the database needs, nearly all of it SQLAlchemy's execution
@@ -447,17 +407,7 @@ class Database:
             statements = _DriverStatements(self, driver, pooled.driver_connection)
             suspect: BaseException | None = None
             try:
-                if not transaction:
-                    return await work(statements)
-                await statements.begin()
-                try:
-                    result = await work(statements)
-                except Exception as error:
-                    if not isinstance(error, _DriverFailed):
-                        await statements.end(commit=False)
-                    raise
-                await statements.end(commit=True)
-                return result
+                return await work(statements)
             except _DriverFailed as failure:
                 suspect = failure.__cause__ or failure
                 if not read_only:
@@ -470,10 +420,7 @@ class Database:
                     await greenlet_spawn(pooled.invalidate, suspect)
                 await greenlet_spawn(pooled.close)
         async with engine.connect() as connection:
-            if not transaction:
-                return await work(_CoreStatements(connection))
-            async with connection.begin():
-                return await work(_CoreStatements(connection))
+            return await work(_CoreStatements(connection))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

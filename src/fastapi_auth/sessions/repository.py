@@ -159,9 +159,6 @@ class SessionRepository:
         await self.session.flush()
         self.session.add(RefreshToken(session_id=auth_session.id, token_hash=token_hash))
 
-    def add_refresh_token(self, session_id: uuid.UUID, token_hash: str) -> None:
-        self.session.add(RefreshToken(session_id=session_id, token_hash=token_hash))
-
     async def find_by_refresh_token(
         self, token_hash: str
     ) -> tuple[RefreshToken, AuthSession, User] | None:
@@ -174,26 +171,6 @@ class SessionRepository:
             )
         ).one_or_none()
         return None if row is None else (row[0], row[1], row[2])
-
-    async def spend_refresh_token(self, token_id: uuid.UUID, now: datetime) -> bool:
-        """Exactly one of any number of concurrent spenders sees True."""
-        result = await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.id == token_id, RefreshToken.spent_at.is_(None))
-            .values(spent_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-    async def touch(
-        self, session_id: uuid.UUID, now: datetime, ip_address: str | None, user_agent: str | None
-    ) -> None:
-        await self.session.execute(
-            update(AuthSession)
-            .where(AuthSession.id == session_id)
-            .values(last_used_at=now, ip_address=ip_address, user_agent=user_agent)
-            .execution_options(synchronize_session=False)
-        )
 
     async def get_live(
         self, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,7 +56,7 @@ async def rotate_refresh_token(
 
     The common case (an unspent token of a live session) takes one statement on
     PostgreSQL and a share of one transaction on SQLite (`RefreshRotations`). Any other
-    token writes nothing there and goes through `SessionService.rotate`, which
+    token writes nothing there and goes to `SessionService.refuse_rotation`, which
     decides between a plain 401 and ending the session whose spent token came back
     (theft). Two presenters of one token race the same way: one spends it, the other
     finds it spent."""
@@ -70,7 +71,7 @@ async def rotate_refresh_token(
     rotated = await runtime.rotations.rotate_if_live(rotation)
     if rotated is None:
         async with runtime.database.transaction() as session:
-            return await SessionService(session, runtime).rotate(refresh_token, client)
+            await SessionService(session, runtime).refuse_rotation(refresh_token, client)
     user_id, session_id = rotated
     return token_pair(runtime, user_id, session_id, refresh)
 
@@ -96,25 +97,21 @@ class SessionService:
         await self.repository.create(auth_session, hash_refresh_token(refresh))
         return auth_session, token_pair(self.runtime, user.id, auth_session.id, refresh)
 
-    async def rotate(self, refresh_token: str, client: ClientInfo) -> TokenPair:
-        now = utcnow()
+    async def refuse_rotation(self, refresh_token: str, client: ClientInfo) -> NoReturn:
+        """Answers a token `RefreshRotations` did not rotate. A spent token of a live
+        session coming back means a copy was stolen (the thief's or the rightful client's
+        is the replay), so the whole session ends; anything else (unknown, its session
+        ended, its user disabled or unverified) is a plain 401. A token spent by a
+        concurrent presenter is spent by the time this reads it: the conditional update
+        that lost waited for the one that won."""
         found = await self.repository.find_by_refresh_token(hash_refresh_token(refresh_token))
-        if found is None:
-            raise InvalidRefreshToken()
-        token, auth_session, user = found
-        if auth_session.revoked_at is not None or auth_session.expires_at <= now:
-            raise InvalidRefreshToken()
-        if token.spent_at is not None or not await self.repository.spend_refresh_token(
-            token.id, now
-        ):
-            await self._end_stolen_session(auth_session, client)
-            raise RefreshTokenReused()
-        if not (user.is_active and user.is_verified):
-            raise InvalidRefreshToken()
-        refresh = new_refresh_token()
-        self.repository.add_refresh_token(auth_session.id, hash_refresh_token(refresh))
-        await self.repository.touch(auth_session.id, now, client.ip_address, client.user_agent)
-        return token_pair(self.runtime, user.id, auth_session.id, refresh)
+        if found is not None:
+            token, auth_session, _user = found
+            live = auth_session.revoked_at is None and auth_session.expires_at > utcnow()
+            if live and token.spent_at is not None:
+                await self._end_stolen_session(auth_session, client)
+                raise RefreshTokenReused()
+        raise InvalidRefreshToken()
 
     async def _end_stolen_session(self, auth_session: AuthSession, client: ClientInfo) -> None:
         if await self.repository.revoke(auth_session.id, REVOKED_BY_REUSE, utcnow()):

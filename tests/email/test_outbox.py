@@ -66,11 +66,10 @@ async def test_emails_queued_while_smtp_is_down_arrive_once_it_is_back(
     assert subjects == ["Reset your password", "Verify your email address"]
 
 
-async def test_an_email_committed_before_a_crash_is_sent_by_a_fresh_dispatcher(
-    email_database: TestDatabase, outbox: Outbox, server: SmtpServer
-) -> None:
-    email = unique_email()
-    # The process that committed the registration dies before sending: no dispatcher runs.
+async def register_and_die_before_sending(
+    email_database: TestDatabase, outbox: Outbox, server: SmtpServer, email: str
+) -> OutboxEmail:
+    """A registration committed by a process that dies before its dispatcher sends."""
     async with (
         email_app(email_database, server.port, email_dispatcher_enabled=False) as crashed,
         http_client(crashed) as http,
@@ -79,6 +78,14 @@ async def test_an_email_committed_before_a_crash_is_sent_by_a_fresh_dispatcher(
     row = await outbox.one(email)
     assert (row.status, row.attempts) == (PENDING, 0)
     assert server.mailbox.to(email) == []
+    return row
+
+
+async def test_an_email_committed_before_a_crash_is_sent_by_a_fresh_dispatcher(
+    email_database: TestDatabase, outbox: Outbox, server: SmtpServer
+) -> None:
+    email = unique_email()
+    await register_and_die_before_sending(email_database, outbox, server, email)
 
     async with email_app(email_database, server.port):
         await server.mailbox.wait_for(email, "Verify", within_seconds=HANG_GUARD_SECONDS)
@@ -90,12 +97,7 @@ async def test_an_email_leased_by_a_dispatcher_that_died_is_sent_once_the_lease_
     email_database: TestDatabase, outbox: Outbox, server: SmtpServer
 ) -> None:
     email = unique_email()
-    async with (
-        email_app(email_database, server.port, email_dispatcher_enabled=False) as application,
-        http_client(application) as http,
-    ):
-        assert (await register(http, email)).status_code == 202
-    row = await outbox.one(email)
+    row = await register_and_die_before_sending(email_database, outbox, server, email)
     settings = email_settings(email_database, server.port)
     database = Database(settings)
     dispatcher = OutboxDispatcher(database, SmtpEmailSender(settings), settings)

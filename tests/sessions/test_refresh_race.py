@@ -5,7 +5,9 @@ exactly one wins; for a refresh token the rest count as reuse and end the sessio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -30,6 +32,16 @@ ROUNDS = 5
 PRESENTERS = 10
 RACE_LIMIT_SECONDS = 60
 """Not a timing assertion: only a guard so that a deadlock fails instead of stalling the run."""
+
+
+@contextlib.asynccontextmanager
+async def two_instances(
+    app: FastAPI, make_app: AppFactory
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Clients of two app instances on one database, as behind a load balancer."""
+    other = await make_app(email_dispatcher_enabled=False)
+    async with http_client(app) as first, http_client(other) as second:
+        yield first, second
 
 
 async def count_events(app: FastAPI, email: str, event_type: str) -> int:
@@ -80,8 +92,7 @@ async def race_one_refresh_token(
 async def test_concurrent_refreshes_across_two_instances_have_exactly_one_winner(
     app: FastAPI, make_app: AppFactory, mailbox: Mailbox
 ) -> None:
-    other = await make_app(email_dispatcher_enabled=False)
-    async with http_client(app) as first, http_client(other) as second:
+    async with two_instances(app, make_app) as (first, second):
         account = await register_verified(first, mailbox)
         for round_number in range(1, ROUNDS + 1):
             await login(first if round_number % 2 else second, account)
@@ -102,8 +113,7 @@ async def test_concurrent_refreshes_on_one_instance_have_exactly_one_winner(
 async def test_a_reset_link_used_twice_at_once_resets_once(
     app: FastAPI, make_app: AppFactory, mailbox: Mailbox
 ) -> None:
-    other = await make_app(email_dispatcher_enabled=False)
-    async with http_client(app) as first, http_client(other) as second:
+    async with two_instances(app, make_app) as (first, second):
         account = await register_verified(first, mailbox)
         requested = await first.post("/auth/forgot-password", json={"email": account.email})
         assert requested.status_code == 202

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from fastapi_auth import Settings, create_app
 from tests.conftest import JWT_SECRET
-from tests.mailbox import free_port
+from tests.mailbox import LINK, free_port
 from tests.services import migrate
 from tests.support import PASSWORD, unique_email
 
@@ -45,7 +45,8 @@ class LiveService:
     refresh_token: str = ""
 
     def sign_in(self) -> None:
-        """A verified account (verified in SQL: mail is off) and a fresh pair of tokens."""
+        """A verified account (its link read from the outbox: mail is off) and a fresh
+        pair of tokens."""
         if not self.email:
             self.email = unique_email("fuzz")
             registered = httpx.post(
@@ -53,9 +54,16 @@ class LiveService:
             )
             assert registered.status_code == 202, registered.text
             with sqlite3.connect(self.database) as connection:
-                connection.execute(
-                    "UPDATE users SET is_verified = 1 WHERE email = ?", (self.email,)
-                )
+                [(text,)] = connection.execute(
+                    "SELECT text_body FROM outbox_emails WHERE recipient = ?", (self.email,)
+                ).fetchall()
+            link = LINK.search(text)
+            assert link is not None, text
+            verified = httpx.post(
+                f"{self.base_url}/auth/verify-email",
+                json={"token": link.group(0).split("token=", 1)[1]},
+            )
+            assert verified.status_code == 200, verified.text
         response = httpx.post(
             f"{self.base_url}/auth/login", json={"email": self.email, "password": PASSWORD}
         )

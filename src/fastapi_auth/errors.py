@@ -103,9 +103,13 @@ class EmailTaken(DomainError):
 
 
 class InvalidPassword(DomainError):
+    """Commits: the failed check's security event must stay (nothing else of the request
+    has been written when a password is checked)."""
+
     status_code = 400
     code = "INVALID_PASSWORD"
     detail = "The current password is incorrect."
+    commit_changes = True
 
 
 class WeakPassword(DomainError):

@@ -23,6 +23,8 @@ from fastapi_auth.auth.breached_passwords import (
     BreachedPasswordChecker,
     build_breached_password_checker,
 )
+from fastapi_auth.auth.links import Links
+from fastapi_auth.auth.password_gate import PasswordGate
 from fastapi_auth.auth.passwords import PasswordHasher, PwdlibPasswordHasher
 from fastapi_auth.auth.router import router as auth_router
 from fastapi_auth.auth.tokens import AccessTokenCodec, LinkTokenCodec
@@ -33,8 +35,9 @@ from fastapi_auth.email.service import EmailComposer, Mailer
 from fastapi_auth.errors import install_error_handlers
 from fastapi_auth.health.router import router as health_router
 from fastapi_auth.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
-from fastapi_auth.pages.router import STATIC_DIR
+from fastapi_auth.pages.router import STATIC_DIR, PageAnswer, page_answer_handler
 from fastapi_auth.pages.router import router as pages_router
+from fastapi_auth.ratelimit.attempts import PasswordAttempts
 from fastapi_auth.ratelimit.service import RateLimiter
 from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.router import router as security_events_router
@@ -75,16 +78,22 @@ def build_runtime(
 ) -> Runtime:
     database = Database(settings)
     sender = email_sender or build_sender(settings)
+    passwords = password_hasher or PwdlibPasswordHasher(settings)
+    link_tokens = LinkTokenCodec(settings)
+    attempts = PasswordAttempts(settings)
     return Runtime(
         settings=settings,
         database=database,
-        passwords=password_hasher or PwdlibPasswordHasher(settings),
+        passwords=passwords,
         access_tokens=AccessTokenCodec(settings),
-        link_tokens=LinkTokenCodec(settings),
+        link_tokens=link_tokens,
+        links=Links(settings, link_tokens),
         mailer=Mailer(EmailComposer(settings)),
         sender=sender,
         dispatcher=OutboxDispatcher(database, sender, settings),
         limiter=RateLimiter(settings),
+        attempts=attempts,
+        password_gate=PasswordGate(passwords, attempts),
         breached_passwords=breached_passwords or build_breached_password_checker(settings),
         live_sessions=LiveSessions(database),
         rotations=RefreshRotations(database),
@@ -122,6 +131,7 @@ def auth_lifespan(
             await runtime.dispatcher.stop()
             await runtime.breached_passwords.aclose()
             await runtime.limiter.aclose()
+            await runtime.attempts.aclose()
             await runtime.database.dispose()
 
     return lifespan
@@ -131,6 +141,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     """Adds the routers, error handlers, pages and middleware to an existing app."""
     app.state.fastapi_auth = runtime
     install_error_handlers(app)
+    app.add_exception_handler(PageAnswer, page_answer_handler)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="fastapi-auth-static")

@@ -12,12 +12,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from fastapi_auth.auth.breached_passwords import BreachedPasswordChecker
+from fastapi_auth.auth.links import Links
+from fastapi_auth.auth.password_gate import PasswordGate
 from fastapi_auth.auth.passwords import PasswordHasher
 from fastapi_auth.auth.tokens import AccessTokenCodec, LinkTokenCodec
 from fastapi_auth.db import Database
 from fastapi_auth.email.dispatcher import OutboxDispatcher
 from fastapi_auth.email.sender import EmailSender
 from fastapi_auth.email.service import Mailer
+from fastapi_auth.ratelimit.attempts import PasswordAttempts
 from fastapi_auth.ratelimit.service import RateLimiter
 from fastapi_auth.sessions.repository import RefreshRotations
 from fastapi_auth.settings import Settings
@@ -31,10 +34,13 @@ class Runtime:
     passwords: PasswordHasher
     access_tokens: AccessTokenCodec
     link_tokens: LinkTokenCodec
+    links: Links
     mailer: Mailer
     sender: EmailSender
     dispatcher: OutboxDispatcher
     limiter: RateLimiter
+    attempts: PasswordAttempts
+    password_gate: PasswordGate
     breached_passwords: BreachedPasswordChecker
     live_sessions: LiveSessions
     rotations: RefreshRotations

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     refresh_token_expire_days: int = Field(default=30, ge=1)
     verify_token_expire_hours: int = Field(default=24, ge=1)
     reset_token_expire_minutes: int = Field(default=60, ge=1)
+    email_change_cancel_days: int = Field(default=7, ge=1)
 
     argon2_memory_kib: int = Field(default=19_456, ge=8_192)
     argon2_time_cost: int = Field(default=2, ge=1)

@@ -164,6 +164,7 @@ def counting_hasher(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> CountingHa
     runtime = runtime_of(app)
     spy = CountingHasher(runtime.passwords)
     monkeypatch.setattr(runtime, "passwords", spy)
+    monkeypatch.setattr(runtime.password_gate, "hasher", spy)
     return spy
 
 

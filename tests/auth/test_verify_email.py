@@ -1,5 +1,6 @@
-"""Verification links: JSON or a page, single-use, bound to their purpose, expiring;
-and resending one without telling anyone which addresses have accounts."""
+"""Verification links: JSON for API clients, a page with a button for everyone else (a
+plain GET changes nothing), single-use, bound to their purpose, expiring; and asking
+for a new one without telling anyone which addresses have accounts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from tests.support import (
 )
 
 VERIFY = "Verify your email address"
+JSON = {"Accept": "application/json"}
+ACTIVATE = "Finish creating your account"
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
 async def registered(client: httpx.AsyncClient, mailbox: Mailbox) -> tuple[str, str]:
@@ -37,31 +41,47 @@ async def test_the_link_answers_json_once_and_then_400(
     client: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:
     email, token = await registered(client, mailbox)
-    first = await client.get("/auth/verify-email", params={"token": token})
+    first = await client.get("/auth/verify-email", params={"token": token}, headers=JSON)
     assert first.status_code == 200
     assert first.headers["content-type"].startswith("application/json")
     assert set(first.json()) == {"detail"}
     assert email in first.json()["detail"]
-    assert_invalid_link(await client.get("/auth/verify-email", params={"token": token}))
+    again = await client.get("/auth/verify-email", params={"token": token}, headers=JSON)
+    assert_invalid_link(again)
     assert_invalid_link(await client.post("/auth/verify-email", json={"token": token}))
     login = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200
 
 
-async def test_a_browser_gets_a_page_saying_the_address_is_verified(
+async def test_a_browser_or_a_mail_scanner_gets_a_button_and_nothing_changes(
     client: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:
+    """Only the page's form post verifies; it answers with a page too."""
     email, token = await registered(client, mailbox)
-    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-    page = await client.get("/auth/verify-email", params={"token": token}, headers=browser)
-    assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
-    assert "verified" in page.text
-    assert email in page.text
-    again = await client.get("/auth/verify-email", params={"token": token}, headers=browser)
-    assert again.status_code == 400
-    assert again.headers["content-type"].startswith("text/html")
-    assert "Link not valid" in again.text
+    for accept in (BROWSER, {"Accept": "*/*"}, {}):
+        page = await client.get("/auth/verify-email", params={"token": token}, headers=accept)
+        assert page.status_code == 200, accept
+        assert page.headers["content-type"].startswith("text/html")
+        assert 'method="post" action="/auth/verify-email"' in page.text
+        assert f'name="token" value="{token}"' in page.text
+    not_yet = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert not_yet.json()["code"] == "EMAIL_NOT_VERIFIED"
+
+    pressed = await client.post("/auth/verify-email", data={"token": token}, headers=BROWSER)
+    assert pressed.status_code == 200
+    assert pressed.headers["content-type"].startswith("text/html")
+    assert "verified" in pressed.text
+    assert email in pressed.text
+    login = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200
+
+    stale = await client.get("/auth/verify-email", params={"token": token}, headers=BROWSER)
+    assert stale.status_code == 400
+    assert stale.headers["content-type"].startswith("text/html")
+    assert "Link not valid" in stale.text
+    twice = await client.post("/auth/verify-email", data={"token": token}, headers=BROWSER)
+    assert twice.status_code == 400
+    assert "Link not valid" in twice.text
 
 
 async def test_single_page_apps_post_the_token(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
@@ -78,10 +98,11 @@ async def test_tampered_and_foreign_tokens_are_refused(
     """A reset link is signed with the same key, under another salt: it verifies nothing."""
     email, token = await registered(client, mailbox)
     assert (await client.post("/auth/forgot-password", json={"email": email})).status_code == 202
-    reset_token = (await mailbox.last(email, "Reset")).token
+    reset_token = (await mailbox.last(email, ACTIVATE)).token
     for bad in (tampered(token), reset_token, "not-a-token", token + "x"):
         assert_invalid_link(await client.post("/auth/verify-email", json={"token": bad}))
-        assert_invalid_link(await client.get("/auth/verify-email", params={"token": bad}))
+        link = await client.get("/auth/verify-email", params={"token": bad}, headers=JSON)
+        assert_invalid_link(link)
     login = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
     assert login.json()["code"] == "EMAIL_NOT_VERIFIED"
     assert (await client.post("/auth/verify-email", json={"token": token})).status_code == 200
@@ -101,8 +122,12 @@ async def test_an_expired_link_is_refused(
 async def test_resend_answers_alike_and_mails_only_the_unverified(
     app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:
+    """A lost verification email is replaced by a link to choose the password: nothing
+    tells which of several registrations of the address was the asker's, so none of their
+    passwords (or names) is activated by it."""
     verified = await register_verified(client, mailbox)
     unverified, _ = await registered(client, mailbox)
+    await register(client, unverified, password="someone else's passphrase")
     unknown = unique_email("nobody")
     answers = [
         await client.post("/auth/resend-verification", json={"email": address})
@@ -111,7 +136,21 @@ async def test_resend_answers_alike_and_mails_only_the_unverified(
     assert [answer.status_code for answer in answers] == [202, 202, 202]
     assert answers[0].json() == answers[1].json() == answers[2].json()
 
-    fresh = (await mailbox.wait_for(unverified, VERIFY, count=2))[-1]
+    fresh = await mailbox.last(unverified, ACTIVATE)
+    assert "/reset-password?token=" in fresh.link
     assert await queued_subjects(app, unknown) == []
-    assert (await queued_subjects(app, verified.email)).count(VERIFY) == 1
-    assert (await client.post("/auth/verify-email", json={"token": fresh.token})).status_code == 200
+    assert ACTIVATE not in await queued_subjects(app, verified.email)
+    chosen = "the passphrase chosen now"
+    done = await client.post(
+        "/auth/reset-password", json={"token": fresh.token, "new_password": chosen}
+    )
+    assert done.status_code == 200, done.text
+    for password, status in ((chosen, 200), (PASSWORD, 401), ("someone else's passphrase", 401)):
+        response = await client.post(
+            "/auth/login", json={"email": unverified, "password": password}
+        )
+        assert response.status_code == status, password
+    again = await client.post(
+        "/auth/reset-password", json={"token": fresh.token, "new_password": "once more, please"}
+    )
+    assert_invalid_link(again)

@@ -59,11 +59,11 @@ async def test_emails_queued_while_smtp_is_down_arrive_once_it_is_back(
 
         with running(smtp):
             await smtp.mailbox.wait_for(email, "Verify", within_seconds=HANG_GUARD_SECONDS)
-            await smtp.mailbox.wait_for(email, "Reset", within_seconds=HANG_GUARD_SECONDS)
+            await smtp.mailbox.wait_for(email, "Finish", within_seconds=HANG_GUARD_SECONDS)
             await outbox.wait_until(all_in(SENT), email)
 
     subjects = sorted(received.subject for received in smtp.mailbox.to(email))
-    assert subjects == ["Reset your password", "Verify your email address"]
+    assert subjects == ["Finish creating your account", "Verify your email address"]
 
 
 async def register_and_die_before_sending(

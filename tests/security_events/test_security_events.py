@@ -175,7 +175,7 @@ async def test_each_action_writes_its_event_exactly_once(
     )
     assert refused.status_code == 400
     assert refused.json()["code"] == "INVALID_PASSWORD"
-    await log.expect(observer)
+    await log.expect(observer, ("password_check_failed", "observer", None))
     changed = await client.post(
         "/users/change-password",
         json={"current_password": account.password, "new_password": new_password},
@@ -188,7 +188,9 @@ async def test_each_action_writes_its_event_exactly_once(
 
     new_email = unique_email("moved")
     requested = await client.patch(
-        "/users/me", json={"email": new_email}, headers={**observer.headers, **agent("observer")}
+        "/users/me",
+        json={"email": new_email, "current_password": account.password},
+        headers={**observer.headers, **agent("observer")},
     )
     assert requested.status_code == 200, requested.text
     await log.expect(observer, ("email_change_requested", "observer", None))
@@ -262,10 +264,9 @@ async def test_newest_first_and_the_cursor_walks_every_event_once(
     account = await logged_in(client, mailbox)
     agents = [f"step {number}" for number in range(6)]
     for name in agents:
-        # An email change request is the cheapest event: no password hashing.
         response = await client.patch(
             "/users/me",
-            json={"email": unique_email("paging")},
+            json={"email": unique_email("paging"), "current_password": account.password},
             headers={**account.headers, **agent(name)},
         )
         assert response.status_code == 200, response.text

@@ -65,7 +65,11 @@ async def test_deletion_ends_everything_and_frees_the_address(
     phone = await login_device(client, account, "phone")
     old_id = (await stored_user(app, account.email)).id
     new_address = f"new-{account.email}"
-    changed = await client.patch("/users/me", json={"email": new_address}, headers=phone.headers)
+    changed = await client.patch(
+        "/users/me",
+        json={"email": new_address, "current_password": account.password},
+        headers=phone.headers,
+    )
     assert changed.json()["pending_email"] == new_address
 
     response = await delete_account(client, laptop, account.password)

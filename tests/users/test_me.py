@@ -32,6 +32,7 @@ USER_FIELDS = {
     "updated_at",
 }
 CONFIRM = "Confirm your new email address"
+JSON = {"Accept": "application/json"}
 NOTICE = "Your email address is being changed"
 
 
@@ -149,7 +150,9 @@ async def test_an_email_change_waits_for_the_link_sent_to_the_new_address(
 ) -> None:
     account = await logged_in(client, mailbox)
     new_email = unique_email("moved")
-    requested = await patch(client, account, {"email": new_email})
+    requested = await patch(
+        client, account, {"email": new_email, "current_password": account.password}
+    )
     assert requested.status_code == 200, requested.text
     assert requested.json()["email"] == account.email
     assert requested.json()["pending_email"] == new_email
@@ -165,7 +168,7 @@ async def test_an_email_change_waits_for_the_link_sent_to_the_new_address(
     )
     assert still_old.status_code == 200
 
-    followed = await client.get("/auth/verify-email", params={"token": confirm.token})
+    followed = await client.get("/auth/verify-email", params={"token": confirm.token}, headers=JSON)
     assert followed.status_code == 200, followed.text
     assert new_email in followed.json()["detail"]
     me = (await client.get("/users/me", headers=account.headers)).json()
@@ -181,7 +184,7 @@ async def test_an_email_change_waits_for_the_link_sent_to_the_new_address(
         "/auth/login", json={"email": account.email, "password": account.password}
     )
     assert with_old.status_code == 401
-    again = await client.get("/auth/verify-email", params={"token": confirm.token})
+    again = await client.get("/auth/verify-email", params={"token": confirm.token}, headers=JSON)
     assert again.status_code == 400
     assert again.json()["code"] == "INVALID_TOKEN"
 
@@ -193,7 +196,9 @@ async def test_an_address_taken_in_any_case_is_409(
     other = await register_verified(client, mailbox)
     local, domain = other.email.split("@")
     for taken in (other.email, f"{local.upper()}@{domain}", f"{local}@{domain.upper()}"):
-        response = await patch(client, account, {"email": taken})
+        response = await patch(
+            client, account, {"email": taken, "current_password": account.password}
+        )
         assert response.status_code == 409, (taken, response.text)
         assert response.json() == {
             "detail": "That email address belongs to another account.",
@@ -206,14 +211,40 @@ async def test_an_address_taken_in_any_case_is_409(
 async def test_an_address_taken_before_the_link_is_followed_is_409(
     client: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:
+    """A registration of the address does not hold it (its owner has not proven it); an
+    account that proved it first does."""
     account = await logged_in(client, mailbox)
     new_email = unique_email("contested")
-    assert (await patch(client, account, {"email": new_email})).status_code == 200
+    body = {"email": new_email, "current_password": account.password}
+    assert (await patch(client, account, body)).status_code == 200
     confirm = await mailbox.last(new_email, CONFIRM)
     assert (await register(client, new_email.upper())).status_code == 202
+    registration = await mailbox.last(new_email, "Verify")
+    verified = await client.post("/auth/verify-email", json={"token": registration.token})
+    assert verified.status_code == 200, verified.text
 
-    followed = await client.get("/auth/verify-email", params={"token": confirm.token})
+    followed = await client.post("/auth/verify-email", json={"token": confirm.token})
     assert followed.status_code == 409, followed.text
     assert followed.json()["code"] == "EMAIL_TAKEN"
     me = (await client.get("/users/me", headers=account.headers)).json()
     assert me["email"] == account.email
+
+
+async def test_a_pending_registration_of_the_address_does_not_block_the_change(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    account = await logged_in(client, mailbox)
+    new_email = unique_email("contested")
+    body = {"email": new_email, "current_password": account.password}
+    assert (await patch(client, account, body)).status_code == 200
+    confirm = await mailbox.last(new_email, CONFIRM)
+    assert (await register(client, new_email)).status_code == 202
+    registration = await mailbox.last(new_email, "Verify")
+
+    followed = await client.post("/auth/verify-email", json={"token": confirm.token})
+    assert followed.status_code == 200, followed.text
+    me = (await client.get("/users/me", headers=account.headers)).json()
+    assert me["email"] == new_email
+    late = await client.post("/auth/verify-email", json={"token": registration.token})
+    assert late.status_code == 400
+    assert late.json()["code"] == "INVALID_TOKEN"

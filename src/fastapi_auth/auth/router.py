@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from fastapi_auth.auth.schemas import (
     EmailRequest,
@@ -17,7 +18,7 @@ from fastapi_auth.auth.schemas import (
     ResetPasswordRequest,
     VerifyEmailRequest,
 )
-from fastapi_auth.auth.service import AuthService, VerifiedEmail
+from fastapi_auth.auth.service import AuthService, CancelledEmailChange, VerifiedEmail
 from fastapi_auth.client import ClientDep
 from fastapi_auth.db import SessionDep
 from fastapi_auth.errors import (
@@ -29,9 +30,10 @@ from fastapi_auth.errors import (
     InvalidRefreshToken,
     RateLimited,
     UnsupportedMediaType,
+    WeakPassword,
     error_responses,
 )
-from fastapi_auth.pages.router import render_page, wants_html
+from fastapi_auth.pages.router import PageAnswer, accepts_json, message_page, render_page
 from fastapi_auth.ratelimit.service import RateLimit
 from fastapi_auth.runtime import RuntimeDep
 from fastapi_auth.sessions.schemas import TokenPair
@@ -62,6 +64,29 @@ def _validation_error(error: ValidationError, rename: dict[str, str] | None = No
         loc = [names.get(str(part), part) for part in item["loc"]]
         errors.append({**item, "loc": ["body", *loc]})
     return RequestValidationError(errors)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_body(request: Request, model: type[M]) -> tuple[M, bool]:
+    """A JSON body, or a form with the model's fields; whether it was a form. JSON is
+    parsed as FastAPI parses a body, so errors point at the same places."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    try:
+        if media_type == "application/json" or media_type.endswith("+json"):
+            try:
+                fields = json.loads(await request.body())
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                invalid = {"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error"}
+                raise RequestValidationError([invalid]) from error
+            return model.model_validate(fields), False
+        if media_type in FORM_TYPES:
+            form = await request.form()
+            return model.model_validate({name: form.get(name) for name in model.model_fields}), True
+    except ValidationError as error:
+        raise _validation_error(error) from None
+    raise UnsupportedMediaType()
 
 
 async def read_login(request: Request) -> LoginRequest:
@@ -137,13 +162,45 @@ def _verified_message(verified: VerifiedEmail) -> str:
     return f"{verified.email} is verified. You can log in now."
 
 
+LINK_PAGE = {"content": {"text/html": {}}, "description": "A browser gets a page instead."}
+
+
+def answered_as_pages(
+    responses: dict[int | str, dict[str, Any]], *statuses: int
+) -> dict[int | str, dict[str, Any]]:
+    """Documents that these answers may also be a page (for a browser or a page's form)."""
+    for code in statuses:
+        entry = responses.setdefault(code, {})
+        entry.setdefault("content", {})["text/html"] = {}
+    return responses
+
+
+def _link_body(json_schema: dict[str, Any]) -> dict[str, Any]:
+    """JSON for apps, or the form the link's page posts (which answers a page)."""
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": json_schema},
+            "application/x-www-form-urlencoded": {"schema": json_schema},
+        },
+    }
+
+
+async def read_link_token(request: Request) -> tuple[str, bool]:
+    """The token, and whether it came from a page's form (then the answer is a page)."""
+    body, from_form = await read_body(request, VerifyEmailRequest)
+    return body.token, from_form
+
+
+LinkTokenBody = Annotated[tuple[str, bool], Depends(read_link_token)]
+
+
 @router.get(
     "/verify-email",
     response_model=MessageResponse,
-    responses={
-        **error_responses(InvalidLinkToken, EmailTaken, RateLimited),
-        200: {"content": {"text/html": {}}, "description": "With `Accept: text/html`, a page."},
-    },
+    responses=answered_as_pages(
+        {**error_responses(InvalidLinkToken, EmailTaken, RateLimited), 200: LINK_PAGE}, 400
+    ),
     dependencies=[RateLimit("token")],
 )
 async def verify_email_link(
@@ -152,32 +209,122 @@ async def verify_email_link(
     client: ClientDep,
     service: AuthServiceDep,
 ) -> Any:
-    """The emailed link: a page for a browser, JSON for everyone else."""
-    if not wants_html(request):
+    """The emailed link. With `Accept: application/json` it verifies; anything else (a
+    browser, a mail scanner) gets a page whose button posts the token, and nothing
+    changes until it is pressed."""
+    if accepts_json(request):
         verified = await service.verify_email(token, client)
         return MessageResponse(detail=_verified_message(verified))
     try:
-        verified = await service.verify_email(token, client)
-    except (InvalidLinkToken, EmailTaken) as error:
-        return render_page(
-            "message.html",
-            status_code=error.status_code,
-            title="Link not valid",
-            message=error.message,
-        )
-    return render_page("message.html", title="Email verified", message=_verified_message(verified))
+        await service.check_verification_link(token)
+    except InvalidLinkToken as error:
+        raise message_page(error.status_code, "Link not valid", error.message) from error
+    return render_page(
+        "confirm.html",
+        title="Confirm your email address",
+        message="Press the button to confirm this address.",
+        action="/auth/verify-email",
+        token=token,
+        button="Confirm",
+    )
 
 
 @router.post(
     "/verify-email",
     response_model=MessageResponse,
-    responses=error_responses(InvalidLinkToken, EmailTaken, RateLimited),
+    openapi_extra={"requestBody": _link_body(VerifyEmailRequest.model_json_schema())},
+    responses=answered_as_pages(
+        {
+            **error_responses(InvalidLinkToken, EmailTaken, UnsupportedMediaType, RateLimited),
+            200: LINK_PAGE,
+            422: VALIDATION_RESPONSE,
+        },
+        400,
+        409,
+    ),
     dependencies=[RateLimit("token")],
 )
-async def verify_email(
-    body: VerifyEmailRequest, client: ClientDep, service: AuthServiceDep
-) -> MessageResponse:
-    return MessageResponse(detail=_verified_message(await service.verify_email(body.token, client)))
+async def verify_email(body: LinkTokenBody, client: ClientDep, service: AuthServiceDep) -> Any:
+    token, from_form = body
+    if not from_form:
+        return MessageResponse(detail=_verified_message(await service.verify_email(token, client)))
+    try:
+        verified = await service.verify_email(token, client)
+    except (InvalidLinkToken, EmailTaken) as error:
+        raise message_page(error.status_code, "Link not valid", error.message) from error
+    return render_page("message.html", title="Email verified", message=_verified_message(verified))
+
+
+def _cancelled_message(cancelled: CancelledEmailChange) -> str:
+    return (
+        f"The email change was cancelled: your account's address is {cancelled.email}, and "
+        "every session has ended. If you did not ask for the change, reset your password."
+    )
+
+
+@router.get(
+    "/cancel-email-change",
+    response_model=MessageResponse,
+    responses=answered_as_pages(
+        {**error_responses(InvalidLinkToken, EmailTaken, RateLimited), 200: LINK_PAGE}, 400
+    ),
+    dependencies=[RateLimit("token")],
+)
+async def cancel_email_change_link(
+    request: Request,
+    token: Annotated[LinkToken, Query()],
+    client: ClientDep,
+    service: AuthServiceDep,
+) -> Any:
+    """The link in the notice sent to the old address: as for `GET /auth/verify-email`,
+    it acts only for `Accept: application/json`, else a page with a button."""
+    if accepts_json(request):
+        cancelled = await service.cancel_email_change(token, client)
+        return MessageResponse(detail=_cancelled_message(cancelled))
+    try:
+        await service.check_cancel_link(token)
+    except InvalidLinkToken as error:
+        raise message_page(error.status_code, "Link not valid", error.message) from error
+    return render_page(
+        "confirm.html",
+        title="Cancel the email change",
+        message="Press the button to keep your old address and sign out every device.",
+        action="/auth/cancel-email-change",
+        token=token,
+        button="Cancel the change",
+    )
+
+
+@router.post(
+    "/cancel-email-change",
+    response_model=MessageResponse,
+    openapi_extra={"requestBody": _link_body(VerifyEmailRequest.model_json_schema())},
+    responses=answered_as_pages(
+        {
+            **error_responses(InvalidLinkToken, EmailTaken, UnsupportedMediaType, RateLimited),
+            200: LINK_PAGE,
+            422: VALIDATION_RESPONSE,
+        },
+        400,
+        409,
+    ),
+    dependencies=[RateLimit("token")],
+)
+async def cancel_email_change(
+    body: LinkTokenBody, client: ClientDep, service: AuthServiceDep
+) -> Any:
+    """Keeps (or puts back) the account's old address and ends every session."""
+    token, from_form = body
+    if not from_form:
+        cancelled = await service.cancel_email_change(token, client)
+        return MessageResponse(detail=_cancelled_message(cancelled))
+    try:
+        cancelled = await service.cancel_email_change(token, client)
+    except (InvalidLinkToken, EmailTaken) as error:
+        raise message_page(error.status_code, "Link not valid", error.message) from error
+    return render_page(
+        "message.html", title="Email change cancelled", message=_cancelled_message(cancelled)
+    )
 
 
 @router.post(
@@ -235,14 +382,79 @@ async def forgot_password(body: EmailRequest, service: AuthServiceDep) -> Messag
     return MessageResponse(detail=EMAIL_ACCEPTED)
 
 
+RESET_DONE = "Your password has been set. Log in with it."
+
+
+async def read_reset(request: Request) -> tuple[ResetPasswordRequest, bool]:
+    """JSON, or the reset page's form; a form's mistakes are answered with the form again."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in FORM_TYPES:
+        return await read_body(request, ResetPasswordRequest)
+    form = await request.form()
+    token = form.get("token")
+    token = token if isinstance(token, str) else ""
+    if form.get("new_password") != form.get("confirm_password"):
+        raise _reset_form_again(token, "The two passwords differ.")
+    try:
+        fields = {"token": token, "new_password": form.get("new_password")}
+        return ResetPasswordRequest.model_validate(fields), True
+    except ValidationError as error:
+        reasons = " ".join(str(item["msg"]) for item in error.errors(include_url=False))
+        raise _reset_form_again(token, reasons) from None
+
+
+def _reset_form_again(token: str, error: str) -> PageAnswer:
+    return PageAnswer(422, "reset_password.html", token=token, error=error)
+
+
 @router.post(
     "/reset-password",
     response_model=MessageResponse,
-    responses=error_responses(InvalidLinkToken, RateLimited),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": ResetPasswordRequest.model_json_schema()},
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["token", "new_password", "confirm_password"],
+                        "properties": {
+                            "token": {"type": "string"},
+                            "new_password": {"type": "string", "format": "password"},
+                            "confirm_password": {"type": "string", "format": "password"},
+                        },
+                    }
+                },
+            },
+        }
+    },
+    responses=answered_as_pages(
+        {
+            **error_responses(InvalidLinkToken, UnsupportedMediaType, RateLimited),
+            200: LINK_PAGE,
+            422: {**VALIDATION_RESPONSE, "content": dict(VALIDATION_RESPONSE["content"])},
+        },
+        400,
+        422,
+    ),
     dependencies=[RateLimit("token")],
 )
 async def reset_password(
-    body: ResetPasswordRequest, client: ClientDep, service: AuthServiceDep
-) -> MessageResponse:
-    await service.reset_password(body.token, body.new_password, client)
-    return MessageResponse(detail="Your password has been reset. Log in with the new one.")
+    body: Annotated[tuple[ResetPasswordRequest, bool], Depends(read_reset)],
+    client: ClientDep,
+    service: AuthServiceDep,
+) -> Any:
+    """Sets the password a reset (or a first-password) link was sent for; the reset
+    page's form gets a page back. No password ever travels in a URL."""
+    request, from_form = body
+    if not from_form:
+        await service.reset_password(request.token, request.new_password, client)
+        return MessageResponse(detail=RESET_DONE)
+    try:
+        await service.reset_password(request.token, request.new_password, client)
+    except InvalidLinkToken as error:
+        raise message_page(error.status_code, "Link not valid", error.message) from error
+    except WeakPassword as error:
+        raise _reset_form_again(request.token, error.message) from error
+    return render_page("message.html", title="Password set", message=RESET_DONE)

@@ -1,38 +1,54 @@
-"""The rules of signing up, verifying, logging in and recovering an account."""
+"""The rules of signing up, verifying, logging in and recovering an account.
+
+Registrations are records of their own until their link is followed: each keeps the
+password and profile it was made with, and its link activates exactly that one, so
+whoever registers an address first cannot take over the account its owner verifies,
+and a later registration cannot change what the owner's earlier link activates. The
+first registration of an address to be verified becomes the account; the others of
+that address are deleted then (their links answer 400). Someone who lost the email
+asks again (`resend-verification`, or `forgot-password`): since nothing tells which of
+several registrations was theirs, that link lets them choose the password instead.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.auth.breached_passwords import refuse_breached
+from fastapi_auth.auth.links import ActivationLink
+from fastapi_auth.auth.password_gate import PasswordCheck
 from fastapi_auth.auth.password_policy import password_weakness
+from fastapi_auth.auth.repository import RegistrationRepository
 from fastapi_auth.auth.schemas import RegisterRequest
-from fastapi_auth.auth.tokens import (
-    CHANGE_EMAIL_SALT,
-    RESET_PASSWORD_SALT,
-    VERIFY_EMAIL_SALT,
-    TokenError,
-)
 from fastapi_auth.client import ClientInfo
 from fastapi_auth.errors import (
     AccountDisabled,
     EmailNotVerified,
-    EmailTaken,
     InvalidCredentials,
     InvalidLinkToken,
     WeakPassword,
 )
-from fastapi_auth.models import User
+from fastapi_auth.models import EmailChange, Registration, User, utcnow
 from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.schemas import SecurityEventType
 from fastapi_auth.security_events.service import record_event
 from fastapi_auth.sessions.schemas import TokenPair
-from fastapi_auth.sessions.service import REVOKED_BY_PASSWORD_RESET, SessionService
-from fastapi_auth.users.repository import UserRepository
+from fastapi_auth.sessions.service import (
+    REVOKED_BY_EMAIL_CHANGE_CANCELLED,
+    REVOKED_BY_PASSWORD_RESET,
+    SessionService,
+)
+from fastapi_auth.users.account_security import (
+    KEEP_EVERY_SESSION,
+    AccountSecurity,
+    CredentialChange,
+)
+from fastapi_auth.users.repository import EmailChangeRepository, UserRepository
 from fastapi_auth.users.schemas import email_key
 
 
@@ -42,56 +58,28 @@ class VerifiedEmail:
     kind: Literal["registration", "email_change"]
 
 
+@dataclass(frozen=True)
+class CancelledEmailChange:
+    email: str
+    """The account's address now: the one it had before the change."""
+
+
+def _moment(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
 class AuthService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.session = session
         self.runtime = runtime
+        self.links = runtime.links
         self.users = UserRepository(session)
+        self.registrations = RegistrationRepository(session)
+        self.email_changes = EmailChangeRepository(session)
         self.sessions = SessionService(session, runtime)
+        self.security = AccountSecurity(session)
 
-    # -- emailed links -------------------------------------------------------------------
-
-    def _link(self, path: str, token: str) -> str:
-        return f"{self.runtime.settings.frontend_url.rstrip('/')}{path}?token={token}"
-
-    def verification_link(self, user: User) -> str:
-        """Bound to the address and the password hash: a later registration of the same
-        unverified address (which replaces the hash) kills the earlier link."""
-        codec = self.runtime.link_tokens
-        token = codec.dump(
-            {
-                "uid": str(user.id),
-                "email": user.email,
-                "fp": codec.password_fingerprint(user.password_hash),
-            },
-            VERIFY_EMAIL_SALT,
-        )
-        return self._link("/auth/verify-email", token)
-
-    def email_change_link(self, user: User, new_email: str) -> str:
-        token = self.runtime.link_tokens.dump(
-            {"uid": str(user.id), "new_email": new_email}, CHANGE_EMAIL_SALT
-        )
-        return self._link("/auth/verify-email", token)
-
-    def reset_link(self, user: User) -> str:
-        codec = self.runtime.link_tokens
-        token = codec.dump(
-            {"uid": str(user.id), "fp": codec.password_fingerprint(user.password_hash)},
-            RESET_PASSWORD_SALT,
-        )
-        return self._link("/reset-password", token)
-
-    def queue_verification(self, user: User) -> None:
-        self.runtime.mailer.queue(
-            self.session,
-            "verify_email",
-            user.email,
-            full_name=user.full_name,
-            email=user.email,
-            link=self.verification_link(user),
-            hours=self.runtime.settings.verify_token_expire_hours,
-        )
+    # -- emails ---------------------------------------------------------------------------
 
     def queue_reset(self, user: User) -> None:
         self.runtime.mailer.queue(
@@ -100,7 +88,24 @@ class AuthService:
             user.email,
             full_name=user.full_name,
             email=user.email,
-            link=self.reset_link(user),
+            link=self.links.reset_password(user.id, user.security_stamp),
+            minutes=self.runtime.settings.reset_token_expire_minutes,
+        )
+
+    async def _queue_activation(self, key: str, now: datetime) -> None:
+        """For an address with registrations but no account: a link to choose the password,
+        which none of the registrations' own texts or passwords reach."""
+        registration = await self.registrations.newest_live(key, now)
+        if registration is None:
+            return
+        lifetime = timedelta(minutes=self.runtime.settings.reset_token_expire_minutes)
+        registration.expires_at = max(registration.expires_at, now + lifetime)
+        self.runtime.mailer.queue(
+            self.session,
+            "activate_account",
+            registration.email,
+            email=registration.email,
+            link=self.links.activate(registration.id),
             minutes=self.runtime.settings.reset_token_expire_minutes,
         )
 
@@ -108,116 +113,211 @@ class AuthService:
 
     async def register(self, request: RegisterRequest) -> None:
         """Same work, same answer, whether or not the address has an account: the hash is
-        computed first in every case and every branch queues exactly one email."""
+        computed first in every case and every branch queues exactly one email. The
+        verification email carries nothing the registrant wrote."""
         key = email_key(request.email)
         await refuse_breached(self.runtime.breached_passwords, request.password, "password")
         await self.runtime.limiter.hit("emails_per_address", key)
         password_hash = await self.runtime.passwords.hash(request.password)
-        user = User(
-            id=uuid.uuid4(),
-            email=request.email,
-            email_key=key,
-            password_hash=password_hash,
-            full_name=request.full_name,
-            phone_number=request.phone_number,
-        )
         existing = await self.users.get_by_email_key(key)
-        if existing is None and await self.users.insert_if_email_free(user):
-            self.queue_verification(user)
-            return
-        existing = existing or await self.users.get_by_email_key(key)
-        if existing is None:
-            return
-        if existing.is_verified:
+        if existing is not None:
             self.runtime.mailer.queue(
                 self.session,
                 "register_attempt",
                 existing.email,
                 full_name=existing.full_name,
                 email=existing.email,
-                link=self.reset_link(existing),
+                link=self.links.reset_password(existing.id, existing.security_stamp),
             )
             return
-        existing.password_hash = password_hash
-        existing.full_name = request.full_name
-        existing.phone_number = request.phone_number
-        self.queue_verification(existing)
+        now = utcnow()
+        others_pending = await self.registrations.count_live(key, now)
+        registration = Registration(
+            id=uuid.uuid4(),
+            email=request.email,
+            email_key=key,
+            password_hash=password_hash,
+            full_name=request.full_name,
+            phone_number=request.phone_number,
+            created_at=now,
+            expires_at=now + timedelta(hours=self.runtime.settings.verify_token_expire_hours),
+        )
+        self.registrations.add(registration)
+        self.runtime.mailer.queue(
+            self.session,
+            "verify_email",
+            registration.email,
+            email=registration.email,
+            link=self.links.verify_registration(registration.id),
+            hours=self.runtime.settings.verify_token_expire_hours,
+            registered_at=_moment(now),
+            others_pending=others_pending > 0,
+        )
 
     async def resend_verification(self, email: str) -> None:
-        await self.runtime.limiter.hit("emails_per_address", email_key(email))
-        user = await self.users.get_by_email_key(email_key(email))
-        if user is not None and user.is_active and not user.is_verified:
-            self.queue_verification(user)
+        key = email_key(email)
+        await self.runtime.limiter.hit("emails_per_address", key)
+        if await self.users.get_by_email_key(key) is None:
+            await self._queue_activation(key, utcnow())
+
+    async def check_verification_link(self, token: str) -> None:
+        """Whether a link would still act, changing nothing: for the page a browser's GET
+        shows before its button is pressed."""
+        link = self.links.read_verification(token)
+        if link.kind == "registration":
+            if await self.registrations.get_live(link.record_id, utcnow()) is None:
+                raise InvalidLinkToken()
+        elif not _is_pending(await self.email_changes.get(link.record_id)):
+            raise InvalidLinkToken()
 
     async def verify_email(self, token: str, client: ClientInfo) -> VerifiedEmail:
-        codec = self.runtime.link_tokens
-        try:
-            payload = codec.load(token, VERIFY_EMAIL_SALT, codec.verify_max_age)
-        except TokenError:
-            return await self._confirm_email_change(token, client)
-        user = await self._user_from(payload)
-        if (
-            user is None
-            or user.is_verified
-            or user.email != payload.get("email")
-            or codec.password_fingerprint(user.password_hash) != payload.get("fp")
-        ):
+        link = self.links.read_verification(token)
+        if link.kind == "registration":
+            registration = await self.registrations.get_live(link.record_id, utcnow())
+            if registration is None:
+                raise InvalidLinkToken()
+            await self._activate(registration, registration.password_hash, client)
+            return VerifiedEmail(email=registration.email, kind="registration")
+        return await self._confirm_email_change(link.record_id, client)
+
+    async def _activate(
+        self, registration: Registration, password_hash: str, client: ClientInfo
+    ) -> User:
+        """The registration becomes the account (its id too), unless the address has one
+        already: then, or when the same link won a moment earlier, the link is spent. The
+        profile comes along only with the registration's own password."""
+        own = password_hash == registration.password_hash
+        user = User(
+            id=registration.id,
+            email=registration.email,
+            email_key=registration.email_key,
+            password_hash=password_hash,
+            full_name=registration.full_name if own else None,
+            phone_number=registration.phone_number if own else None,
+            is_verified=True,
+        )
+        if not await self.users.insert_if_email_free(user):
             raise InvalidLinkToken()
-        user.is_verified = True
+        await self.registrations.delete_for(registration.email_key)
         record_event(self.session, user.id, SecurityEventType.EMAIL_VERIFIED, client)
-        return VerifiedEmail(email=user.email, kind="registration")
+        return user
 
-    async def _confirm_email_change(self, token: str, client: ClientInfo) -> VerifiedEmail:
-        codec = self.runtime.link_tokens
-        try:
-            payload = codec.load(token, CHANGE_EMAIL_SALT, codec.verify_max_age)
-        except TokenError as error:
-            raise InvalidLinkToken() from error
-        user = await self._user_from(payload)
-        new_email = payload.get("new_email")
-        if user is None or not isinstance(new_email, str) or user.pending_email != new_email:
+    async def _confirm_email_change(
+        self, change_id: uuid.UUID, client: ClientInfo
+    ) -> VerifiedEmail:
+        """Bound to the security stamp the change was asked for under: a reset or password
+        change since (which also cancelled it) leaves the link dead. The sessions the
+        account has stay: they were made by whoever knows its password."""
+        change = await self.email_changes.get(change_id)
+        if change is None or not _is_pending(change):
             raise InvalidLinkToken()
-        if not await self.users.apply_email_change(user, new_email, email_key(new_email)):
-            raise EmailTaken()
-        record_event(self.session, user.id, SecurityEventType.EMAIL_CHANGE_CONFIRMED, client)
-        return VerifiedEmail(email=new_email, kind="email_change")
+        key = email_key(change.new_email)
+        await self.security.apply(
+            CredentialChange(
+                user_id=change.user_id,
+                expected_stamp=change.security_stamp,
+                reason="email_changed",
+                lost=InvalidLinkToken,
+                values={"email": change.new_email, "email_key": key, "is_verified": True},
+                keep=KEEP_EVERY_SESSION,
+                confirming_email_change=change.id,
+            )
+        )
+        if not await self.email_changes.confirm_if_pending(change.id, utcnow()):
+            raise InvalidLinkToken()
+        await self.registrations.delete_for(key)
+        record_event(self.session, change.user_id, SecurityEventType.EMAIL_CHANGE_CONFIRMED, client)
+        return VerifiedEmail(email=change.new_email, kind="email_change")
 
-    async def _user_from(self, payload: dict[str, object]) -> User | None:
-        try:
-            return await self.users.get(uuid.UUID(str(payload.get("uid"))))
-        except ValueError:
-            return None
+    async def check_cancel_link(self, token: str) -> None:
+        change = await self.email_changes.get(self.links.read_cancel_email_change(token))
+        if change is None or not self._is_cancellable(change, utcnow()):
+            raise InvalidLinkToken()
+
+    def _is_cancellable(self, change: EmailChange, now: datetime) -> bool:
+        days = self.runtime.settings.email_change_cancel_days
+        if change.cancelled_at is not None:
+            return False
+        return change.confirmed_at is None or change.confirmed_at > now - timedelta(days=days)
+
+    async def cancel_email_change(self, token: str, client: ClientInfo) -> CancelledEmailChange:
+        """From the old address: wins over whatever happened since (no expected stamp),
+        puts the old address back if the change was confirmed, ends every session, and
+        ends every later change too, so none of them can be cancelled back."""
+        change = await self.email_changes.get(self.links.read_cancel_email_change(token))
+        if change is None:
+            raise InvalidLinkToken()
+        await self.security.apply(
+            CredentialChange(
+                user_id=change.user_id,
+                expected_stamp=None,
+                reason=REVOKED_BY_EMAIL_CHANGE_CANCELLED,
+                lost=InvalidLinkToken,
+                confirming_email_change=change.id,
+            )
+        )
+        now = utcnow()
+        days = self.runtime.settings.email_change_cancel_days
+        cancelled, confirmed_at = await self.email_changes.cancel_if_open(
+            change.id, now, now - timedelta(days=days)
+        )
+        if not cancelled:
+            raise InvalidLinkToken()
+        await self.email_changes.cancel_later(change.user_id, change.created_at, now)
+        if confirmed_at is not None:
+            old_key = email_key(change.old_email)
+            await self.users.restore_email(change.user_id, change.old_email, old_key)
+        user = await self.users.fresh(change.user_id)
+        assert user is not None, "its row was locked by the change above"
+        record_event(self.session, user.id, SecurityEventType.EMAIL_CHANGE_CANCELLED, client)
+        self.runtime.mailer.queue(
+            self.session,
+            "email_change_cancelled",
+            user.email,
+            full_name=user.full_name,
+            email=user.email,
+            new_email=change.new_email,
+        )
+        return CancelledEmailChange(email=user.email)
 
     # -- login ----------------------------------------------------------------------------
 
-    async def authenticate(self, email: str, password: str, client: ClientInfo) -> User:
-        """One password verification whether or not the account exists."""
-        passwords, limiter = self.runtime.passwords, self.runtime.limiter
+    async def login(self, email: str, password: str, client: ClientInfo) -> TokenPair:
+        """One password verification whether or not the account exists, through the gate;
+        the session is inserted only under the security stamp the password was checked
+        under (`SessionService.start_session`)."""
         key = email_key(email)
-        await limiter.ensure_not_locked(key, client.ip_address)
         user = await self.users.get_detached_by_email_key(key)
-        if user is None:
-            await passwords.verify_dummy(password)
-            await limiter.record_failed_login(key, client.ip_address)
-            raise InvalidCredentials()
-        verification = await passwords.verify(password, user.password_hash)
-        self.session.add(user)
+        registration = None if user else await self.registrations.newest_live_detached(key)
+        password_hash = (
+            user.password_hash
+            if user is not None
+            else registration.password_hash
+            if registration is not None
+            else None
+        )
+        verification = await self.runtime.password_gate.check(
+            self.session,
+            PasswordCheck(
+                account=key,
+                password=password,
+                password_hash=password_hash,
+                user_id=user.id if user else None,
+                client=client,
+                failure_event=SecurityEventType.LOGIN_FAILED,
+            ),
+        )
         if not verification.valid:
-            await limiter.record_failed_login(key, client.ip_address)
-            record_event(self.session, user.id, SecurityEventType.LOGIN_FAILED, client)
             raise InvalidCredentials()
-        await limiter.clear_failed_logins(key, client.ip_address)
+        if user is None:
+            raise EmailNotVerified()
         if verification.upgraded_hash is not None:
-            user.password_hash = verification.upgraded_hash
+            await self.users.upgrade_hash(user.id, user.password_hash, verification.upgraded_hash)
         if not user.is_active:
             raise AccountDisabled()
         if not user.is_verified:
             raise EmailNotVerified()
-        return user
-
-    async def login(self, email: str, password: str, client: ClientInfo) -> TokenPair:
-        user = await self.authenticate(email, password, client)
-        auth_session, tokens = await self.sessions.start_session(user, client)
+        auth_session, tokens = await self.sessions.start_session(user, user.security_stamp, client)
         record_event(
             self.session, user.id, SecurityEventType.LOGIN_SUCCEEDED, client, auth_session.id
         )
@@ -226,29 +326,64 @@ class AuthService:
     # -- password recovery ----------------------------------------------------------------
 
     async def forgot_password(self, email: str) -> None:
-        await self.runtime.limiter.hit("emails_per_address", email_key(email))
-        user = await self.users.get_by_email_key(email_key(email))
-        if user is not None and user.is_active:
+        key = email_key(email)
+        await self.runtime.limiter.hit("emails_per_address", key)
+        user = await self.users.get_by_email_key(key)
+        if user is None:
+            await self._queue_activation(key, utcnow())
+        elif user.is_active:
             self.queue_reset(user)
 
-    async def reset_password(self, token: str, new_password: str, client: ClientInfo) -> User:
-        codec = self.runtime.link_tokens
-        try:
-            payload = codec.load(token, RESET_PASSWORD_SALT, codec.reset_max_age)
-        except TokenError as error:
-            raise InvalidLinkToken() from error
-        user = await self._user_from(payload)
-        if user is None or codec.password_fingerprint(user.password_hash) != payload.get("fp"):
+    async def reset_password(self, token: str, new_password: str, client: ClientInfo) -> None:
+        """Bound to the security stamp the link was issued under: the reset applies only
+        if no credential changed since (so a link works once, and a change from an older
+        session cannot slip in between), and then ends every session, cancels a pending
+        email change and every other link, and lifts the account's lockouts."""
+        link = self.links.read_reset(token)
+        if isinstance(link, ActivationLink):
+            await self._choose_first_password(link, new_password, client)
+            return
+        user = await self.users.get(link.user_id)
+        if user is None or user.security_stamp != link.stamp:
             raise InvalidLinkToken()
-        reason = password_weakness(new_password, user.email)
+        new_hash = await self._hash_new_password(new_password, user.email)
+        stamp = await self.security.apply(
+            CredentialChange(
+                user_id=user.id,
+                expected_stamp=link.stamp,
+                reason=REVOKED_BY_PASSWORD_RESET,
+                lost=InvalidLinkToken,
+                values={"password_hash": new_hash, "is_verified": True},
+            )
+        )
+        await self.runtime.attempts.lift(user.email_key)
+        record_event(self.session, user.id, SecurityEventType.PASSWORD_RESET, client)
+        self.runtime.mailer.queue(
+            self.session,
+            "password_changed",
+            user.email,
+            full_name=user.full_name,
+            email=user.email,
+            reset=True,
+            link=self.links.reset_password(user.id, stamp),
+        )
+
+    async def _choose_first_password(
+        self, link: ActivationLink, new_password: str, client: ClientInfo
+    ) -> None:
+        registration = await self.registrations.get_live(link.registration_id, utcnow())
+        if registration is None:
+            raise InvalidLinkToken()
+        new_hash = await self._hash_new_password(new_password, registration.email)
+        await self._activate(registration, new_hash, client)
+
+    async def _hash_new_password(self, new_password: str, email: str) -> str:
+        reason = password_weakness(new_password, email)
         if reason:
             raise WeakPassword(reason)
         await refuse_breached(self.runtime.breached_passwords, new_password, "new_password")
-        new_hash = await self.runtime.passwords.hash(new_password)
-        if not await self.users.replace_password_hash(user, user.password_hash, new_hash):
-            raise InvalidLinkToken()
-        user.is_verified = True
-        await self.sessions.revoke_all(user.id, REVOKED_BY_PASSWORD_RESET, client)
-        await self.runtime.limiter.lift_lockouts(user.email_key)
-        record_event(self.session, user.id, SecurityEventType.PASSWORD_RESET, client)
-        return user
+        return await self.runtime.passwords.hash(new_password)
+
+
+def _is_pending(change: EmailChange | None) -> bool:
+    return change is not None and change.confirmed_at is None and change.cancelled_at is None

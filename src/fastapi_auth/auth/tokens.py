@@ -2,15 +2,16 @@
 
 - access tokens: short-lived HS256 JWTs naming the user and the session;
 - refresh tokens: 256 random bits, stored only as a SHA-256 digest;
-- emailed links: itsdangerous signatures, one salt per purpose, bound to the
-  state their use changes so each works once.
+- emailed links: itsdangerous signatures, one salt per purpose, naming only the
+  record they act on (a registration, an email change) or the account and the
+  security stamp they were issued under; the database decides whether each
+  still works.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import secrets
 import time
 import uuid
@@ -32,7 +33,9 @@ VERIFIED_TOKENS_CACHED = 4096
 
 VERIFY_EMAIL_SALT = "fastapi-auth.verify-email"
 CHANGE_EMAIL_SALT = "fastapi-auth.change-email"
+CANCEL_EMAIL_CHANGE_SALT = "fastapi-auth.cancel-email-change"
 RESET_PASSWORD_SALT = "fastapi-auth.reset-password"
+ACTIVATE_ACCOUNT_SALT = "fastapi-auth.activate-account"
 
 
 class TokenError(Exception):
@@ -118,6 +121,9 @@ class LinkTokenCodec:
         self._serializer = URLSafeTimedSerializer(self._secret)
         self.verify_max_age = settings.verify_token_expire_hours * 3600
         self.reset_max_age = settings.reset_token_expire_minutes * 60
+        self.cancel_email_change_max_age = (
+            self.verify_max_age + settings.email_change_cancel_days * 24 * 3600
+        )
 
     def dump(self, payload: dict[str, Any], salt: str) -> str:
         return self._serializer.dumps(payload, salt=salt)
@@ -130,8 +136,3 @@ class LinkTokenCodec:
         if not isinstance(payload, dict):
             raise TokenError("unexpected payload")
         return payload
-
-    def password_fingerprint(self, password_hash: str) -> str:
-        """Binds a reset link to the current hash, so a changed password kills the link."""
-        digest = hmac.new(self._secret.encode(), password_hash.encode(), hashlib.sha256)
-        return digest.hexdigest()[:32]

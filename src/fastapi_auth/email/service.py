@@ -21,9 +21,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 Template = Literal[
     "verify_email",
+    "activate_account",
     "reset_password",
+    "password_changed",
     "confirm_email_change",
     "email_change_notice",
+    "email_change_cancelled",
     "register_attempt",
     "account_deleted",
 ]

@@ -2,7 +2,8 @@
 
 The counting is the `limits` library's (a moving window); what is counted is
 decided here: requests per client IP for every unauthenticated endpoint that
-works or mails, emails per address, and failed logins per account and IP.
+works or mails, and emails per address. Password attempts (lockout and the
+account cap) are counted before they are evaluated, in `attempts.py`.
 
 If Redis stops answering, limits fail open and say so in the log: an outage
 of the limiter must not become an outage of login.
@@ -28,9 +29,7 @@ from fastapi_auth.settings import Settings
 
 logger = logging.getLogger("fastapi_auth.ratelimit")
 
-LimitName = Literal[
-    "login", "register", "email", "token", "emails_per_address", "failed_logins_per_account"
-]
+LimitName = Literal["login", "register", "email", "token", "emails_per_address"]
 
 
 def account_id(account: str) -> str:
@@ -65,7 +64,6 @@ class RateLimiter:
             "email": parse(settings.rate_limit_email),
             "token": parse(settings.rate_limit_token),
             "emails_per_address": parse(settings.rate_limit_emails_per_address),
-            "failed_logins_per_account": parse(settings.rate_limit_failed_logins_per_account),
         }
 
     async def hit(self, name: LimitName, *identity: str) -> None:
@@ -91,86 +89,6 @@ class RateLimiter:
 
     def _retry_after(self, reset_time: float) -> int:
         return math.ceil(reset_time - time.time())
-
-    async def _epoch(self, account: str) -> str:
-        return str(await self.storage.get(f"lockout-epoch/{account_id(account)}"))
-
-    async def ensure_not_locked(self, account: str, ip: str | None) -> None:
-        """Lockout is per account and client IP: an attacker at one address locks out only
-        that address, never the owner logging in from elsewhere. Across all addresses an
-        account takes at most `RATE_LIMIT_FAILED_LOGINS_PER_ACCOUNT` failures (NIST 800-63B
-        caps consecutive failures at 100), which only a spread-out attack can reach."""
-        if not self.enabled:
-            return
-        account_key = account_id(account)
-        try:
-            epoch = await self._epoch(account)
-            key = f"lockout/{account_key}/{epoch}/{ip}"
-            if await self.storage.get(key) > 0:
-                raise RateLimited(
-                    self._retry_after(await self.storage.get_expiry(key)),
-                    "Too many failed logins for this account; try again later.",
-                )
-            item = self._limits["failed_logins_per_account"]
-            if await self._strategy.test(item, "failed-logins", account_key, epoch):
-                return
-            stats = await self._strategy.get_window_stats(item, "failed-logins", account_key, epoch)
-        except RateLimited:
-            raise
-        except Exception:
-            logger.exception("lockout storage failed; letting the request through")
-            return
-        raise RateLimited(
-            self._retry_after(stats.reset_time),
-            "Too many failed logins for this account; try again later.",
-        )
-
-    async def record_failed_login(self, account: str, ip: str | None) -> None:
-        """After `LOCKOUT_THRESHOLD` failures, each further one doubles the lock, capped."""
-        if not self.enabled:
-            return
-        settings = self._settings
-        account_key = account_id(account)
-        try:
-            epoch = await self._epoch(account)
-            await self._strategy.hit(
-                self._limits["failed_logins_per_account"], "failed-logins", account_key, epoch
-            )
-            failures = await self.storage.incr(
-                f"failures/{account_key}/{epoch}/{ip}", settings.lockout_max_seconds
-            )
-            if failures < settings.lockout_threshold:
-                return
-            excess = failures - settings.lockout_threshold
-            seconds = min(settings.lockout_max_seconds, settings.lockout_base_seconds * 2**excess)
-            key = f"lockout/{account_key}/{epoch}/{ip}"
-            await self.storage.clear(key)
-            await self.storage.incr(key, seconds)
-        except Exception:
-            logger.exception("lockout storage failed; failure not counted")
-
-    async def clear_failed_logins(self, account: str, ip: str | None) -> None:
-        """A correct password ends the run of consecutive failures, here and account-wide."""
-        if not self.enabled:
-            return
-        account_key = account_id(account)
-        try:
-            epoch = await self._epoch(account)
-            await self.storage.clear(f"failures/{account_key}/{epoch}/{ip}")
-            await self._strategy.clear(
-                self._limits["failed_logins_per_account"], "failed-logins", account_key, epoch
-            )
-        except Exception:
-            logger.exception("lockout storage failed; failures not cleared")
-
-    async def lift_lockouts(self, account: str) -> None:
-        """A password reset proves the owner: every lock and count of the account ends."""
-        if not self.enabled:
-            return
-        try:
-            await self.storage.incr(f"lockout-epoch/{account_id(account)}", 400 * 24 * 3600)
-        except Exception:
-            logger.exception("lockout storage failed; lockouts not lifted")
 
 
 def RateLimit(name: LimitName) -> Any:  # noqa: N802 - used like the `Depends` it returns

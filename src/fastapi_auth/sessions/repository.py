@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Update, and_, bindparam, delete, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from fastapi_auth.db import Coalesced, Database, SQLiteStatements, Statements
 from fastapi_auth.models import AuthSession, RefreshToken, User
@@ -26,6 +26,7 @@ def _spend_if_live() -> Update:
             AuthSession.revoked_at.is_(None),
             AuthSession.expires_at > bindparam("now"),
             User.id == AuthSession.user_id,
+            AuthSession.security_stamp == User.security_stamp,
             User.is_active,
             User.is_verified,
         )
@@ -34,8 +35,9 @@ def _spend_if_live() -> Update:
 
 
 SPEND_IF_LIVE = _spend_if_live().returning(RefreshToken.session_id)
-"""Spends an unspent token of a live session of an active, verified user, all in one
-conditional update: of any number of concurrent presenters exactly one gets a row."""
+"""Spends an unspent token of a live session (made under its user's current security
+stamp) of an active, verified user, all in one conditional update: of any number of
+concurrent presenters exactly one gets a row."""
 ADD_REFRESH_TOKEN = insert(RefreshToken).values(
     id=bindparam("new_id"),
     session_id=bindparam("in_session"),
@@ -150,14 +152,81 @@ def _rotate_if_live(statements: SQLiteStatements, rotation: Rotation) -> Rotated
     return touched["user_id"], session_id
 
 
+def _is_live(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > now,
+        AuthSession.security_stamp == User.security_stamp,
+    )
+
+
 class SessionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def create(self, auth_session: AuthSession, token_hash: str) -> None:
-        self.session.add(auth_session)
-        await self.session.flush()
-        self.session.add(RefreshToken(session_id=auth_session.id, token_hash=token_hash))
+    async def create_if_current(
+        self, auth_session: AuthSession, token_hash: str, stamp: int
+    ) -> bool:
+        """Inserts the session only while its user is active, verified and still at the
+        security stamp the login checked the password under, in one statement: a login
+        whose password a reset replaced meanwhile leaves nothing behind. On PostgreSQL the
+        user's row is read `FOR SHARE`, so a credential change in flight either finishes
+        first (and this inserts nothing) or waits for this one (and then ends it)."""
+        values = {
+            "id": auth_session.id,
+            "user_id": auth_session.user_id,
+            "user_agent": auth_session.user_agent,
+            "ip_address": auth_session.ip_address,
+            "created_at": auth_session.created_at,
+            "last_used_at": auth_session.last_used_at,
+            "expires_at": auth_session.expires_at,
+            "security_stamp": stamp,
+        }
+        columns = AuthSession.__table__.c
+        source = (
+            select(*(literal(value, columns[name].type) for name, value in values.items()))
+            .select_from(User)
+            .where(
+                User.id == auth_session.user_id,
+                User.security_stamp == stamp,
+                User.is_active,
+                User.is_verified,
+            )
+            .with_for_update(read=True)
+        )
+        result = await self.session.execute(insert(AuthSession).from_select(list(values), source))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        await self.session.execute(
+            insert(RefreshToken).values(
+                id=uuid.uuid4(),
+                session_id=auth_session.id,
+                token_hash=token_hash,
+                created_at=auth_session.created_at,
+            )
+        )
+        return True
+
+    async def carry_forward(
+        self, user_id: uuid.UUID, old: int, new: int, only: uuid.UUID | None = None
+    ) -> int:
+        """Moves live sessions made under the stamp `old` to `new`: the sessions a
+        credential change keeps (the one that changed the password; every one, for a
+        confirmed email change). How many it moved."""
+        statement = (
+            update(AuthSession)
+            .where(
+                AuthSession.user_id == user_id,
+                AuthSession.security_stamp == old,
+                AuthSession.revoked_at.is_(None),
+            )
+            .values(security_stamp=new)
+            .execution_options(synchronize_session=False)
+        )
+        if only is not None:
+            statement = statement.where(AuthSession.id == only)
+        result = await self.session.execute(statement)
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def find_by_refresh_token(
         self, token_hash: str
@@ -176,23 +245,17 @@ class SessionRepository:
         self, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime
     ) -> AuthSession | None:
         return await self.session.scalar(
-            select(AuthSession).where(
-                AuthSession.id == session_id,
-                AuthSession.user_id == user_id,
-                AuthSession.revoked_at.is_(None),
-                AuthSession.expires_at > now,
-            )
+            select(AuthSession)
+            .join(User, User.id == AuthSession.user_id)
+            .where(AuthSession.id == session_id, AuthSession.user_id == user_id, _is_live(now))
         )
 
     async def list_live(self, user_id: uuid.UUID, now: datetime) -> Sequence[AuthSession]:
         return (
             await self.session.scalars(
                 select(AuthSession)
-                .where(
-                    AuthSession.user_id == user_id,
-                    AuthSession.revoked_at.is_(None),
-                    AuthSession.expires_at > now,
-                )
+                .join(User, User.id == AuthSession.user_id)
+                .where(AuthSession.user_id == user_id, _is_live(now))
                 .order_by(AuthSession.last_used_at.desc())
             )
         ).all()

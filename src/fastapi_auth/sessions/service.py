@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.auth.tokens import hash_refresh_token, new_refresh_token
 from fastapi_auth.client import ClientInfo
-from fastapi_auth.errors import InvalidRefreshToken, NotFound
+from fastapi_auth.errors import InvalidCredentials, InvalidRefreshToken, NotFound
 from fastapi_auth.models import AuthSession, User, utcnow
 from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.schemas import SecurityEventType
@@ -30,6 +30,7 @@ REVOKED_BY_REUSE = "refresh_reuse"
 REVOKED_BY_PASSWORD_CHANGE = "password_changed"
 REVOKED_BY_PASSWORD_RESET = "password_reset"
 REVOKED_BY_DELETION = "account_deleted"
+REVOKED_BY_EMAIL_CHANGE_CANCELLED = "email_change_cancelled"
 
 
 class RefreshTokenReused(InvalidRefreshToken):
@@ -82,7 +83,11 @@ class SessionService:
         self.runtime = runtime
         self.repository = SessionRepository(session)
 
-    async def start_session(self, user: User, client: ClientInfo) -> tuple[AuthSession, TokenPair]:
+    async def start_session(
+        self, user: User, stamp: int, client: ClientInfo
+    ) -> tuple[AuthSession, TokenPair]:
+        """A new session under the security stamp its credentials were checked under;
+        `InvalidCredentials` when a credential change came in between."""
         now = utcnow()
         refresh = new_refresh_token()
         auth_session = AuthSession(
@@ -94,7 +99,10 @@ class SessionService:
             last_used_at=now,
             expires_at=now + timedelta(days=self.runtime.settings.refresh_token_expire_days),
         )
-        await self.repository.create(auth_session, hash_refresh_token(refresh))
+        if not await self.repository.create_if_current(
+            auth_session, hash_refresh_token(refresh), stamp
+        ):
+            raise InvalidCredentials()
         return auth_session, token_pair(self.runtime, user.id, auth_session.id, refresh)
 
     async def refuse_rotation(self, refresh_token: str, client: ClientInfo) -> NoReturn:
@@ -106,8 +114,12 @@ class SessionService:
         that lost waited for the one that won."""
         found = await self.repository.find_by_refresh_token(hash_refresh_token(refresh_token))
         if found is not None:
-            token, auth_session, _user = found
-            live = auth_session.revoked_at is None and auth_session.expires_at > utcnow()
+            token, auth_session, user = found
+            live = (
+                auth_session.revoked_at is None
+                and auth_session.expires_at > utcnow()
+                and auth_session.security_stamp == user.security_stamp
+            )
             if live and token.spent_at is not None:
                 await self._end_stolen_session(auth_session, client)
                 raise RefreshTokenReused()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, Uuid, any_, bindparam, delete, func, select, update
+from sqlalchemy import Select, String, Uuid, any_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,8 @@ from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.sql.elements import ColumnElement
 
 from fastapi_auth.db import Coalesced, Database, Statements
-from fastapi_auth.models import AuthSession, User, utcnow
+from fastapi_auth.errors import EmailTaken
+from fastapi_auth.models import AuthSession, EmailChange, User, utcnow
 
 
 def _users_of_live_sessions(session_ids: ColumnElement[bool]) -> Select[User, uuid.UUID]:
@@ -27,6 +29,7 @@ def _users_of_live_sessions(session_ids: ColumnElement[bool]) -> Select[User, uu
             session_ids,
             AuthSession.revoked_at.is_(None),
             AuthSession.expires_at > bindparam("now"),
+            AuthSession.security_stamp == User.security_stamp,
         )
     )
 
@@ -40,11 +43,12 @@ USERS_OF_LIVE_SESSIONS_SQLITE = _users_of_live_sessions(
         select(func.json_each(bindparam("session_ids", type_=String())).table_valued("value"))
     )
 )
-"""One indexed join that both loads the users and proves their sessions neither revoked
-nor expired: the check every authenticated request makes, for all the requests that
-made it in the same turn of the event loop (`Coalesced`). The ids go as one array
-(PostgreSQL) or one JSON array of the hex form SQLAlchemy stores them in (SQLite), so the
-statement is prepared once whatever the number of sessions."""
+"""One indexed join that both loads the users and proves their sessions neither revoked,
+nor expired, nor older than their user's last credential change: the check every
+authenticated request makes, for all the requests that made it in the same turn of the
+event loop (`Coalesced`). The ids go as one array (PostgreSQL) or one JSON array of the
+hex form SQLAlchemy stores them in (SQLite), so the statement is prepared once whatever
+the number of sessions."""
 
 
 class LiveSessions:
@@ -104,7 +108,8 @@ class UserRepository:
         """Read in a transaction of its own, for login: the password check that follows
         takes tens of milliseconds (more while other logins queue for a hashing thread),
         and the request's transaction, with its pooled connection, should not be held open
-        across it. Attach the user to the request's session before changing it."""
+        across it. What login writes afterwards is conditional on the `security_stamp`
+        read here, never on the object."""
         async with AsyncSession(self.session.bind, expire_on_commit=False) as reader:
             user = await reader.scalar(select(User).where(User.email_key == key))
             if user is not None:
@@ -124,31 +129,158 @@ class UserRepository:
         owner = await self.session.scalar(select(User.id).where(User.email_key == key))
         return owner is not None and owner != by_other_than
 
-    async def apply_email_change(self, user: User, email: str, key: str) -> bool:
-        """Swap in a confirmed address; False when another account took it meanwhile."""
-        try:
-            async with self.session.begin_nested():
-                user.email = email
-                user.email_key = key
-                user.pending_email = None
-                user.is_verified = True
-        except IntegrityError:
-            await self.session.refresh(user)
-            return False
-        return True
-
-    async def replace_password_hash(self, user: User, old_hash: str, new_hash: str) -> bool:
-        """Conditional on the old hash, so two uses of one reset link change it once."""
-        result = await self.session.execute(
+    async def advance_stamp(
+        self, user_id: uuid.UUID, expected: int | None, values: Mapping[str, Any]
+    ) -> int | None:
+        """The compare-and-set every credential change is: applies `values` and moves the
+        stamp on only if it is still `expected` (None: whatever it is); the new stamp, or
+        None when another change got there first. It takes the account's row lock, which
+        every account-level write takes first, so they queue instead of deadlocking."""
+        statement = (
             update(User)
-            .where(User.id == user.id, User.password_hash == old_hash)
-            .values(password_hash=new_hash, updated_at=utcnow())
+            .where(User.id == user_id)
+            .values(security_stamp=User.security_stamp + 1, updated_at=utcnow(), **values)
+            .returning(User.security_stamp)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return False
-        await self.session.refresh(user)
-        return True
+        if expected is not None:
+            statement = statement.where(User.security_stamp == expected)
+        stamp: int | None = await self.session.scalar(statement)
+        return stamp
 
-    async def delete(self, user: User) -> None:
-        await self.session.execute(delete(User).where(User.id == user.id))
+    async def set_pending_email(
+        self, user_id: uuid.UUID, stamp: int, pending_email: str | None
+    ) -> bool:
+        """Only under the stamp the caller's session was made with: a session that a
+        credential change has ended cannot start an email change any more."""
+        result = await self.session.execute(
+            update(User)
+            .where(User.id == user_id, User.security_stamp == stamp)
+            .values(pending_email=pending_email, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def clear_pending_email(self, user_id: uuid.UUID) -> None:
+        """Unconditional, and first: it takes the account's row lock (see `advance_stamp`)."""
+        await self.session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(pending_email=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def upgrade_hash(self, user_id: uuid.UUID, old_hash: str, new_hash: str) -> None:
+        """The same password under a better hash, so the stamp stays; only if nothing
+        changed the hash since it was verified."""
+        await self.session.execute(
+            update(User)
+            .where(User.id == user_id, User.password_hash == old_hash)
+            .values(password_hash=new_hash)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def fresh(self, user_id: uuid.UUID) -> User | None:
+        """The row as it is now, even if this session loaded it before a statement
+        changed it."""
+        return await self.session.get(User, user_id, populate_existing=True)
+
+    async def restore_email(self, user_id: uuid.UUID, email: str, key: str) -> None:
+        """Puts back the address an email change replaced; `EmailTaken` if another account
+        has it by now (nothing is changed then)."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    update(User)
+                    .where(User.id == user_id)
+                    .values(email=email, email_key=key, updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+        except IntegrityError as error:
+            raise EmailTaken() from error
+
+    async def delete_if_current(self, user_id: uuid.UUID, stamp: int) -> bool:
+        result = await self.session.execute(
+            delete(User)
+            .where(User.id == user_id, User.security_stamp == stamp)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+class EmailChangeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, change: EmailChange) -> None:
+        self.session.add(change)
+
+    async def get(self, change_id: uuid.UUID) -> EmailChange | None:
+        return await self.session.get(EmailChange, change_id)
+
+    async def cancel_pending(
+        self, user_id: uuid.UUID, now: datetime, except_id: uuid.UUID | None = None
+    ) -> None:
+        statement = (
+            update(EmailChange)
+            .where(
+                EmailChange.user_id == user_id,
+                EmailChange.confirmed_at.is_(None),
+                EmailChange.cancelled_at.is_(None),
+            )
+            .values(cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if except_id is not None:
+            statement = statement.where(EmailChange.id != except_id)
+        await self.session.execute(statement)
+
+    async def confirm_if_pending(self, change_id: uuid.UUID, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(EmailChange)
+            .where(
+                EmailChange.id == change_id,
+                EmailChange.confirmed_at.is_(None),
+                EmailChange.cancelled_at.is_(None),
+            )
+            .values(confirmed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def cancel_if_open(
+        self, change_id: uuid.UUID, now: datetime, confirmed_after: datetime
+    ) -> tuple[bool, datetime | None]:
+        """Cancels a change still pending, or confirmed after `confirmed_after`; whether it
+        did, and when the change had been confirmed (None: it was pending)."""
+        row = (
+            await self.session.execute(
+                update(EmailChange)
+                .where(
+                    EmailChange.id == change_id,
+                    EmailChange.cancelled_at.is_(None),
+                    or_(
+                        EmailChange.confirmed_at.is_(None),
+                        EmailChange.confirmed_at > confirmed_after,
+                    ),
+                )
+                .values(cancelled_at=now)
+                .returning(EmailChange.confirmed_at)
+                .execution_options(synchronize_session=False)
+            )
+        ).one_or_none()
+        return (False, None) if row is None else (True, row[0])
+
+    async def cancel_later(self, user_id: uuid.UUID, than: datetime, now: datetime) -> None:
+        """Every change made after a cancelled one ends too, confirmed or not, so a later
+        change cannot be cancelled back to an address the owner has just taken back."""
+        await self.session.execute(
+            update(EmailChange)
+            .where(
+                EmailChange.user_id == user_id,
+                EmailChange.created_at >= than,
+                EmailChange.cancelled_at.is_(None),
+            )
+            .values(cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )

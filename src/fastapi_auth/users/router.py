@@ -14,11 +14,12 @@ from fastapi_auth.errors import (
     EmailTaken,
     InvalidPassword,
     InvalidRefreshToken,
+    RateLimited,
     error_responses,
 )
 from fastapi_auth.runtime import RuntimeDep
 from fastapi_auth.sessions.schemas import LogoutAllRequest
-from fastapi_auth.sessions.service import REVOKED_BY_LOGOUT, SessionService
+from fastapi_auth.sessions.service import SessionService
 from fastapi_auth.users.schemas import (
     ChangePasswordRequest,
     DeleteAccountRequest,
@@ -51,18 +52,22 @@ async def read_me(principal: CurrentPrincipal) -> UserRead:
 
 
 @router.patch(
-    "/me", response_model=UserRead, responses=error_responses(*AUTHENTICATION_ERRORS, EmailTaken)
+    "/me",
+    response_model=UserRead,
+    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword, EmailTaken, RateLimited),
 )
 async def update_me(
     body: UserUpdate, user: CurrentUser, client: ClientDep, service: UserServiceDep
 ) -> UserRead:
+    """A new `email` needs `current_password` and waits in `pending_email` until the link
+    sent to it is followed; the old address gets a notice with a link that cancels it."""
     return UserRead.model_validate(await service.update_profile(user, body, client))
 
 
 @router.delete(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword),
+    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword, RateLimited),
 )
 async def delete_me(
     body: DeleteAccountRequest, user: CurrentUser, client: ClientDep, service: UserServiceDep
@@ -80,7 +85,7 @@ async def delete_me(
 @router.post(
     "/change-password",
     response_model=MessageResponse,
-    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword),
+    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword, RateLimited),
 )
 async def change_password(
     body: ChangePasswordRequest,
@@ -114,10 +119,11 @@ async def logout(
 async def logout_all(
     principal: CurrentPrincipal,
     client: ClientDep,
-    service: SessionServiceDep,
+    service: UserServiceDep,
     body: LogoutAllRequest | None = None,
 ) -> Response:
-    """Ends every session of the account, or every other one with `keep_current`."""
+    """Ends every session of the account, or every other one with `keep_current`, and
+    cancels a pending email change."""
     keep = principal.session_id if body is not None and body.keep_current else None
-    await service.revoke_all(principal.user.id, REVOKED_BY_LOGOUT, client, keep, log_each=True)
+    await service.logout_all(principal.user, keep, client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

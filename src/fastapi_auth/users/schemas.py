@@ -16,8 +16,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_extra_types.phone_numbers import PhoneNumberValidator
 
 from fastapi_auth.auth.password_policy import (
@@ -117,11 +120,15 @@ class UserRead(BaseModel):
 
 
 class UserUpdate(RequestModel):
-    """Fields left out stay as they are; `null` clears a name or phone number."""
+    """Fields left out stay as they are; `null` clears a name or phone number. A new
+    `email` needs `current_password`."""
 
     full_name: FullName | None = None
     phone_number: PhoneNumber | None = None
     email: Email | None = None
+    current_password: AnyPassword | None = Field(
+        default=None, description="Required with a new `email`."
+    )
 
     @model_validator(mode="after")
     def refuse_null_email(self) -> UserUpdate:
@@ -133,6 +140,15 @@ class UserUpdate(RequestModel):
 class ChangePasswordRequest(RequestModel):
     current_password: AnyPassword
     new_password: NewPassword
+
+    @field_validator("new_password")
+    @classmethod
+    def refuse_the_same_password(cls, value: str, info: ValidationInfo) -> str:
+        """Checked before any hash: a change to the same password would only move the
+        security stamp on, ending every other session and reset link for nothing."""
+        if value == info.data.get("current_password"):
+            raise PydanticCustomError("same_password", "must differ from the current password")
+        return value
 
 
 class DeleteAccountRequest(RequestModel):

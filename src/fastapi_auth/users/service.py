@@ -1,28 +1,37 @@
-"""The rules of a signed-in user's own account."""
+"""The rules of a signed-in user's own account.
+
+Every route here acts for a session, and each change it makes is bound to the security
+stamp that session was checked under (`Principal.user.security_stamp`): a session that a
+reset ended a moment ago cannot change the password, start an email change or delete
+the account, however its request raced the reset. Every password check goes through the
+gate (`PasswordGate`), before anything else of the request is written.
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fastapi_auth.auth.breached_passwords import refuse_breached
+from fastapi_auth.auth.password_gate import PasswordCheck
 from fastapi_auth.auth.password_policy import password_weakness
-from fastapi_auth.auth.service import AuthService
 from fastapi_auth.client import ClientInfo
 from fastapi_auth.email.repository import OutboxRepository
-from fastapi_auth.errors import EmailTaken, InvalidPassword, WeakPassword
-from fastapi_auth.models import User
+from fastapi_auth.errors import EmailTaken, InvalidAccessToken, InvalidPassword, WeakPassword
+from fastapi_auth.models import EmailChange, User, utcnow
 from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.repository import SecurityEventRepository
 from fastapi_auth.security_events.schemas import SecurityEventType
 from fastapi_auth.security_events.service import record_event
 from fastapi_auth.sessions.service import (
-    REVOKED_BY_DELETION,
+    REVOKED_BY_LOGOUT,
     REVOKED_BY_PASSWORD_CHANGE,
     SessionService,
 )
-from fastapi_auth.users.repository import UserRepository
+from fastapi_auth.users.account_security import AccountSecurity, CredentialChange
+from fastapi_auth.users.repository import EmailChangeRepository, UserRepository
 from fastapi_auth.users.schemas import UserUpdate, email_key
 
 
@@ -30,19 +39,42 @@ class UserService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.session = session
         self.runtime = runtime
+        self.links = runtime.links
         self.users = UserRepository(session)
+        self.email_changes = EmailChangeRepository(session)
         self.sessions = SessionService(session, runtime)
+        self.security = AccountSecurity(session)
 
     def _attach(self, user: User) -> None:
         """The signed-in user arrives detached (the access check reads it outside the
         request's transaction); joining this session makes its changes part of it."""
         self.session.add(user)
 
+    async def _require_password(self, user: User, password: str | None, client: ClientInfo) -> None:
+        if not password:
+            raise InvalidPassword("Enter your current password to change your email address.")
+        verification = await self.runtime.password_gate.check(
+            self.session,
+            PasswordCheck(
+                account=user.email_key,
+                password=password,
+                password_hash=user.password_hash,
+                user_id=user.id,
+                client=client,
+            ),
+        )
+        if not verification.valid:
+            raise InvalidPassword()
+
     async def update_profile(self, user: User, changes: UserUpdate, client: ClientInfo) -> User:
-        self._attach(user)
         fields = changes.model_fields_set
         if "email" in fields and changes.email is not None:
-            await self._request_email_change(user, changes.email, client)
+            if email_key(changes.email) == user.email_key:
+                await self._drop_pending_email_change(user)
+            else:
+                await self._require_password(user, changes.current_password, client)
+                await self._request_email_change(user, changes.email, client)
+        self._attach(user)
         if "full_name" in fields:
             user.full_name = changes.full_name
         if "phone_number" in fields:
@@ -50,41 +82,56 @@ class UserService:
         await self.session.flush()
         return user
 
+    async def _drop_pending_email_change(self, user: User) -> None:
+        if not await self.users.set_pending_email(user.id, user.security_stamp, None):
+            raise InvalidAccessToken()
+        await self.email_changes.cancel_pending(user.id, utcnow())
+        set_committed_value(user, "pending_email", None)
+
     async def _request_email_change(self, user: User, new_email: str, client: ClientInfo) -> None:
         """The address changes only when the link sent to it is followed; the old address
-        is told, so a hijacked session cannot quietly take the account."""
-        key = email_key(new_email)
-        if key == user.email_key:
-            user.pending_email = None
-            return
-        if await self.users.email_key_taken(key, by_other_than=user.id):
+        is told, with a link that cancels the change. Each request mails both addresses,
+        so it counts against both addresses' email limit, after the password check (so a
+        stolen token alone cannot use up the owner's)."""
+        limiter = self.runtime.limiter
+        await limiter.hit("emails_per_address", email_key(new_email))
+        await limiter.hit("emails_per_address", user.email_key)
+        if await self.users.email_key_taken(email_key(new_email), by_other_than=user.id):
             raise EmailTaken()
-        user.pending_email = new_email
-        links = AuthService(self.session, self.runtime)
-        mailer = self.runtime.mailer
-        mailer.queue(
+        if not await self.users.set_pending_email(user.id, user.security_stamp, new_email):
+            raise InvalidAccessToken()
+        now = utcnow()
+        await self.email_changes.cancel_pending(user.id, now)
+        change = EmailChange(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            old_email=user.email,
+            new_email=new_email,
+            security_stamp=user.security_stamp,
+            created_at=now,
+        )
+        self.email_changes.add(change)
+        set_committed_value(user, "pending_email", new_email)
+        settings = self.runtime.settings
+        self.runtime.mailer.queue(
             self.session,
             "confirm_email_change",
             new_email,
-            full_name=user.full_name,
             email=new_email,
-            link=links.email_change_link(user, new_email),
-            hours=self.runtime.settings.verify_token_expire_hours,
+            link=self.links.confirm_email_change(change.id),
+            hours=settings.verify_token_expire_hours,
         )
-        mailer.queue(
+        self.runtime.mailer.queue(
             self.session,
             "email_change_notice",
             user.email,
             full_name=user.full_name,
             email=user.email,
             new_email=new_email,
+            link=self.links.cancel_email_change(change.id),
+            cancel_days=settings.email_change_cancel_days,
         )
         record_event(self.session, user.id, SecurityEventType.EMAIL_CHANGE_REQUESTED, client)
-
-    async def _require_password(self, user: User, password: str) -> None:
-        verification = await self.runtime.passwords.verify(password, user.password_hash)
-        if not verification.valid:
-            raise InvalidPassword()
 
     async def change_password(
         self,
@@ -94,26 +141,53 @@ class UserService:
         new_password: str,
         client: ClientInfo,
     ) -> None:
-        self._attach(user)
-        await self._require_password(user, current_password)
+        """Keeps the calling session (carried to the new stamp) and ends every other."""
+        await self._require_password(user, current_password, client)
         reason = password_weakness(new_password, user.email)
         if reason:
             raise WeakPassword(reason)
         await refuse_breached(self.runtime.breached_passwords, new_password, "new_password")
-        user.password_hash = await self.runtime.passwords.hash(new_password)
-        await self.sessions.revoke_all(
-            user.id, REVOKED_BY_PASSWORD_CHANGE, client, keep=current_session
+        new_hash = await self.runtime.passwords.hash(new_password)
+        stamp = await self.security.apply(
+            CredentialChange(
+                user_id=user.id,
+                expected_stamp=user.security_stamp,
+                reason=REVOKED_BY_PASSWORD_CHANGE,
+                lost=InvalidAccessToken,
+                values={"password_hash": new_hash},
+                keep=current_session,
+            )
         )
         record_event(
             self.session, user.id, SecurityEventType.PASSWORD_CHANGED, client, current_session
         )
+        self.runtime.mailer.queue(
+            self.session,
+            "password_changed",
+            user.email,
+            full_name=user.full_name,
+            email=user.email,
+            reset=False,
+            link=self.links.reset_password(user.id, stamp),
+        )
+
+    async def logout_all(self, user: User, keep: uuid.UUID | None, client: ClientInfo) -> None:
+        """Ends the sessions and a pending email change, but moves no stamp: reset links
+        survive it, so a stolen session calling it in a loop cannot keep the owner from
+        recovering the account."""
+        await self.users.clear_pending_email(user.id)
+        await self.email_changes.cancel_pending(user.id, utcnow())
+        await self.sessions.revoke_all(user.id, REVOKED_BY_LOGOUT, client, keep, log_each=True)
 
     async def delete_account(self, user: User, password: str, client: ClientInfo) -> None:
         """Personal data goes with the row and with every email queued or sent to the
         account; the security log keeps only event types and times under the account's
-        opaque id, its IPs and user agents erased. Only the goodbye email is left to send."""
-        await self._require_password(user, password)
-        await self.sessions.revoke_all(user.id, REVOKED_BY_DELETION, client)
+        opaque id, its IPs and user agents erased. Only the goodbye email is left to send.
+        The row goes only under the stamp the session was checked under, first, so its
+        sessions go with it (a cascade) and a racing login inserts none."""
+        await self._require_password(user, password, client)
+        if not await self.users.delete_if_current(user.id, user.security_stamp):
+            raise InvalidAccessToken()
         addresses = [user.email, *([user.pending_email] if user.pending_email else [])]
         await OutboxRepository(self.session).delete_addressed_to(addresses)
         self.runtime.mailer.queue(
@@ -125,4 +199,3 @@ class UserService:
         )
         await SecurityEventRepository(self.session).erase_personal_data(user.id)
         record_event(self.session, user.id, SecurityEventType.ACCOUNT_DELETED, None)
-        await self.users.delete(user)

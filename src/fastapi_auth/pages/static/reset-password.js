@@ -1,4 +1,7 @@
 "use strict";
+// Enhances the reset form, which also works without this script (a plain form post
+// answered with a page): checks that both passwords match before sending, and shows
+// the answer in place.
 (function () {
   const form = document.getElementById("reset-form");
   const message = document.getElementById("message");
@@ -13,15 +16,15 @@
       show("The two passwords differ.", "error");
       return;
     }
-    const response = await fetch("/auth/reset-password", {
+    const response = await fetch(form.action, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ token: form.dataset.token, new_password: password }),
+      body: JSON.stringify({ token: form.token.value, new_password: password }),
     });
     const body = await response.json().catch(() => ({}));
     if (response.ok) {
       form.hidden = true;
-      show(body.detail || "Your password has been reset.", "ok");
+      show(body.detail || "Your password has been set.", "ok");
     } else if (Array.isArray(body.detail)) {
       show(body.detail.map((error) => error.msg).join(" "), "error");
     } else {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -110,6 +111,16 @@ async def make_app(database: TestDatabase, smtp: SmtpCapture) -> AsyncIterator[A
             return application
 
         yield factory
+
+
+@contextlib.asynccontextmanager
+async def two_instances(
+    app: FastAPI, make_app: AppFactory, **overrides: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Clients of two app instances on one database, as behind a load balancer."""
+    other = await make_app(email_dispatcher_enabled=False, **overrides)
+    async with http_client(app) as first, http_client(other) as second:
+        yield first, second
 
 
 @pytest.fixture

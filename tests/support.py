@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from fastapi_auth.models import OutboxEmail, User
+from fastapi_auth.auth.passwords import PasswordHasher, Verification
+from fastapi_auth.models import OutboxEmail, SecurityEvent, User
 from fastapi_auth.runtime import Runtime
 from tests.mailbox import Mailbox
 
@@ -153,3 +155,71 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> Ca
 
     monkeypatch.setattr(owner, name, counted)
     return count
+
+
+async def count_events(app: FastAPI, email: str, event_type: str) -> int:
+    user = await stored_user(app, email)
+    async with runtime_of(app).database.transaction() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(SecurityEvent)
+            .where(SecurityEvent.user_id == user.id, SecurityEvent.event_type == event_type)
+        )
+    return int(count or 0)
+
+
+@dataclass
+class HeldPasswordChecks:
+    """The password gate's hasher, holding each check once it is done until `release`:
+    requests in flight between their password check and what they write next, for as
+    long as the test needs to let another flow finish in between."""
+
+    inner: PasswordHasher
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    held: int = 0
+    _counted: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def hash(self, password: str) -> str:
+        return await self.inner.hash(password)
+
+    async def verify(self, password: str, password_hash: str) -> Verification:
+        verification = await self.inner.verify(password, password_hash)
+        async with self._counted:
+            self.held += 1
+            self._counted.notify_all()
+        await self.released.wait()
+        return verification
+
+    async def verify_dummy(self, password: str) -> None:
+        await self.inner.verify_dummy(password)
+
+    async def until_held(self, count: int, within_seconds: float = 30.0) -> None:
+        async with asyncio.timeout(within_seconds), self._counted:
+            await self._counted.wait_for(lambda: self.held >= count)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+def hold_password_checks(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> HeldPasswordChecks:
+    gate = runtime_of(app).password_gate
+    held = HeldPasswordChecks(gate.hasher)
+    monkeypatch.setattr(gate, "hasher", held)
+    return held
+
+
+async def reset_link(client: httpx.AsyncClient, mailbox: Mailbox, email: str) -> str:
+    """A fresh reset link's token for `email` (the newest "Reset your password" email)."""
+    count = len([m for m in mailbox.to(email) if "Reset your password" in m.subject]) + 1
+    response = await client.post("/auth/forgot-password", json={"email": email})
+    assert response.status_code == 202, response.text
+    return (await mailbox.wait_for(email, "Reset your password", count=count))[-1].token
+
+
+async def is_live(client: httpx.AsyncClient, account: Account) -> bool:
+    """Whether either of the account's tokens still works (refreshing spends the token)."""
+    me = await client.get("/users/me", headers=account.headers)
+    if me.status_code == 200:
+        return True
+    assert me.status_code == 401, me.text
+    return (await refresh(client, account.refresh_token)).status_code == 200

@@ -24,7 +24,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from typer.testing import CliRunner, Result
 
 from fastapi_auth.cli import app as cli
-from fastapi_auth.models import AuthSession, Base, RefreshToken, User, utcnow
+from fastapi_auth.models import (
+    AuthSession,
+    Base,
+    EmailChange,
+    RefreshToken,
+    Registration,
+    User,
+    utcnow,
+)
 from tests.conftest import JWT_SECRET
 from tests.mailbox import free_port
 from tests.services import BACKENDS, TestDatabase, create_database, drop_database
@@ -152,6 +160,74 @@ async def test_db_prune_deletes_ended_sessions_in_batches_and_keeps_live_ones(
     assert sessions_left == set(kept_ids)
     # Spent tokens of a live session stay: presenting one again must still end the session.
     assert sorted(row.session_id for row in tokens_left) == sorted(kept_ids * 2)
+
+
+async def test_db_prune_deletes_expired_registrations_and_dead_email_changes(
+    empty_database: TestDatabase,
+) -> None:
+    now = utcnow()
+    users = [
+        User(
+            id=uuid.uuid4(),
+            email=f"prune-{index}@example.com",
+            email_key=f"prune-{index}@example.com",
+            pending_email=f"pending-{index}@example.com",
+            password_hash="not-a-real-hash",
+            is_verified=True,
+        )
+        for index in range(2)
+    ]
+    stale, fresh = users
+
+    def change(user: User, age: timedelta, **values: Any) -> EmailChange:
+        return EmailChange(
+            user_id=user.id,
+            old_email=user.email,
+            new_email=str(user.pending_email),
+            security_stamp=0,
+            created_at=now - age,
+            **values,
+        )
+
+    kept_changes = [
+        change(fresh, timedelta(hours=1)),
+        change(fresh, timedelta(days=3), confirmed_at=now - timedelta(days=3)),
+    ]
+    pruned_changes = [
+        change(stale, timedelta(days=2)),
+        change(stale, timedelta(days=9), confirmed_at=now - timedelta(days=8)),
+        change(stale, timedelta(hours=1), cancelled_at=now),
+    ]
+    registrations = [
+        Registration(
+            email=f"waiting-{index}@example.com",
+            email_key=f"waiting-{index}@example.com",
+            password_hash="not-a-real-hash",
+            expires_at=now + offset,
+        )
+        for index, offset in enumerate((timedelta(hours=1), -timedelta(seconds=1)))
+    ]
+    engine = create_async_engine(empty_database.url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            session.add_all(users)
+            await session.flush()
+            session.add_all([*kept_changes, *pruned_changes, *registrations])
+            await session.commit()
+
+        result = await asyncio.to_thread(run_cli, empty_database.url, "db", "prune")
+
+        async with async_sessionmaker(engine)() as session:
+            changes_left = set((await session.scalars(select(EmailChange.id))).all())
+            registrations_left = (await session.scalars(select(Registration.email))).all()
+            pending = dict((await session.execute(select(User.id, User.pending_email))).all())
+    finally:
+        await engine.dispose()
+
+    assert "1 expired registrations, 3 email changes" in result.output
+    assert changes_left == {item.id for item in kept_changes}
+    assert registrations_left == ["waiting-0@example.com"]
+    assert pending == {stale.id: None, fresh.id: fresh.pending_email}
 
 
 def test_serve_starts_and_answers_health(tmp_path: Path) -> None:

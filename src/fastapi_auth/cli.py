@@ -81,11 +81,14 @@ def prune(
     batch_size: Annotated[int, typer.Option(min=1, help="Rows deleted per transaction.")] = 1000,
     keep_sent_days: Annotated[int, typer.Option(min=0, help="Days to keep sent emails.")] = 7,
 ) -> None:
-    """Delete ended sessions, their spent tokens and old sent emails, in batches (cron-safe)."""
+    """Delete ended sessions, their spent tokens, expired registrations and email changes,
+    and old sent emails, in batches (cron-safe)."""
+    from fastapi_auth.auth.repository import RegistrationRepository
     from fastapi_auth.main import build_runtime
     from fastapi_auth.sessions.service import SessionService
+    from fastapi_auth.users.repository import EmailChangeRepository
 
-    async def run() -> tuple[int, int]:
+    async def run() -> tuple[int, int, int, int]:
         runtime = build_runtime(Settings())
         sessions = 0
         try:
@@ -95,15 +98,25 @@ def prune(
                 sessions += pruned
                 if pruned < batch_size:
                     break
+            settings = runtime.settings
             async with runtime.database.transaction() as session:
-                cutoff = utcnow() - timedelta(days=keep_sent_days)
+                now = utcnow()
+                registrations = await RegistrationRepository(session).delete_expired(now)
+                changes = await EmailChangeRepository(session).prune(
+                    pending_before=now - timedelta(hours=settings.verify_token_expire_hours),
+                    confirmed_before=now - timedelta(days=settings.email_change_cancel_days),
+                )
+                cutoff = now - timedelta(days=keep_sent_days)
                 emails = await OutboxRepository(session).delete_sent_before(cutoff)
         finally:
             await runtime.database.dispose()
-        return sessions, emails
+        return sessions, registrations, changes, emails
 
-    sessions, emails = asyncio.run(run())
-    typer.echo(f"pruned {sessions} sessions and {emails} sent emails")
+    sessions, registrations, changes, emails = asyncio.run(run())
+    typer.echo(
+        f"pruned {sessions} sessions, {registrations} expired registrations, "
+        f"{changes} email changes and {emails} sent emails"
+    )
 
 
 @app.command()

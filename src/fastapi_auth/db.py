@@ -12,7 +12,7 @@ from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Insert, Select, Update, event, text
-from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.engine import URL, Connection, Dialect
 from sqlalchemy.exc import InvalidatePoolError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -61,6 +61,16 @@ def _reset_sqlite(dbapi_connection: Any, _record: Any, reset: PoolResetState) ->
         dbapi_connection.rollback()
 
 
+def _begin_before_a_first_savepoint(connection: Connection, _name: str) -> None:
+    """Python's sqlite3 begins a transaction only before the first INSERT, UPDATE or
+    DELETE, so a SAVEPOINT that comes first opens the transaction itself, and releasing
+    it commits, whatever the transaction around it does next. Beginning explicitly first
+    makes it the nested savepoint it is meant to be (the lock is still taken at the first
+    write, as for every other transaction)."""
+    if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN")
+
+
 def build_engine(settings: Settings, sqlite_connections: int = SQLITE_CONNECTIONS) -> AsyncEngine:
     url = settings.database_url
     # Every connection is kept once opened (no "overflow"): an overflow connection is closed
@@ -79,6 +89,7 @@ def build_engine(settings: Settings, sqlite_connections: int = SQLITE_CONNECTION
         )
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         event.listen(engine.sync_engine, "reset", _reset_sqlite)
+        event.listen(engine.sync_engine, "savepoint", _begin_before_a_first_savepoint)
         return engine
     engine = create_async_engine(
         url,

@@ -5,26 +5,21 @@ exactly one wins; for a refresh token the rest count as reuse and end the sessio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
 
-from fastapi_auth.models import SecurityEvent
-from tests.conftest import AppFactory, http_client
+from tests.conftest import AppFactory, two_instances
 from tests.mailbox import Mailbox
 from tests.services import BACKENDS
 from tests.support import (
     PASSWORD,
     Account,
+    count_events,
     login,
     register_verified,
-    runtime_of,
-    stored_user,
 )
 
 POSTGRES = [backend for backend in BACKENDS if backend == "postgresql"]
@@ -32,30 +27,6 @@ ROUNDS = 5
 PRESENTERS = 10
 RACE_LIMIT_SECONDS = 60
 """Not a timing assertion: only a guard so that a deadlock fails instead of stalling the run."""
-
-
-@contextlib.asynccontextmanager
-async def two_instances(
-    app: FastAPI, make_app: AppFactory
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    """Clients of two app instances on one database, as behind a load balancer."""
-    other = await make_app(email_dispatcher_enabled=False)
-    async with http_client(app) as first, http_client(other) as second:
-        yield first, second
-
-
-async def count_events(app: FastAPI, email: str, event_type: str) -> int:
-    user = await stored_user(app, email)
-    async with runtime_of(app).database.transaction() as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(SecurityEvent)
-            .where(
-                SecurityEvent.user_id == user.id,
-                SecurityEvent.event_type == event_type,
-            )
-        )
-    return int(count or 0)
 
 
 async def race_one_refresh_token(

@@ -77,7 +77,7 @@ async def read_body(request: Request, model: type[M]) -> tuple[M, bool]:
         if media_type == "application/json" or media_type.endswith("+json"):
             try:
                 fields = json.loads(await request.body())
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            except (ValueError, RecursionError) as error:  # JSONDecodeError, bad UTF-8, depth
                 invalid = {"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error"}
                 raise RequestValidationError([invalid]) from error
             return model.model_validate(fields), False

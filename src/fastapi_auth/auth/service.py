@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,7 +167,7 @@ class AuthService:
         if link.kind == "registration":
             if await self.registrations.get_live(link.record_id, utcnow()) is None:
                 raise InvalidLinkToken()
-        elif not _is_pending(await self.email_changes.get(link.record_id)):
+        elif not self._is_pending(await self.email_changes.get(link.record_id)):
             raise InvalidLinkToken()
 
     async def verify_email(self, token: str, client: ClientInfo) -> VerifiedEmail:
@@ -209,7 +209,7 @@ class AuthService:
         change since (which also cancelled it) leaves the link dead. The sessions the
         account has stay: they were made by whoever knows its password."""
         change = await self.email_changes.get(change_id)
-        if change is None or not _is_pending(change):
+        if not self._is_pending(change):
             raise InvalidLinkToken()
         key = email_key(change.new_email)
         await self.security.apply(
@@ -228,6 +228,13 @@ class AuthService:
         await self.registrations.delete_for(key)
         record_event(self.session, change.user_id, SecurityEventType.EMAIL_CHANGE_CONFIRMED, client)
         return VerifiedEmail(email=change.new_email, kind="email_change")
+
+    def _is_pending(self, change: EmailChange | None) -> TypeGuard[EmailChange]:
+        """Neither confirmed nor cancelled, and younger than its confirmation link."""
+        if change is None or change.confirmed_at is not None or change.cancelled_at is not None:
+            return False
+        lifetime = timedelta(hours=self.runtime.settings.verify_token_expire_hours)
+        return change.created_at > utcnow() - lifetime
 
     async def check_cancel_link(self, token: str) -> None:
         change = await self.email_changes.get(self.links.read_cancel_email_change(token))
@@ -383,7 +390,3 @@ class AuthService:
             raise WeakPassword(reason)
         await refuse_breached(self.runtime.breached_passwords, new_password, "new_password")
         return await self.runtime.passwords.hash(new_password)
-
-
-def _is_pending(change: EmailChange | None) -> bool:
-    return change is not None and change.confirmed_at is None and change.cancelled_at is None

@@ -207,6 +207,26 @@ class SessionRepository:
         )
         return True
 
+    async def lock_live(
+        self, session_id: uuid.UUID, user_id: uuid.UUID, stamp: int, now: datetime
+    ) -> bool:
+        """Whether the session is live, holding its row until the transaction ends (on
+        PostgreSQL `FOR UPDATE`, which waits for a revocation in flight and then reads
+        its outcome; SQLite's writes are one at a time already). Call it after the
+        account's row is taken, the order every account-level write keeps."""
+        found = await self.session.scalar(
+            select(AuthSession.id)
+            .where(
+                AuthSession.id == session_id,
+                AuthSession.user_id == user_id,
+                AuthSession.security_stamp == stamp,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > now,
+            )
+            .with_for_update()
+        )
+        return found is not None
+
     async def carry_forward(
         self, user_id: uuid.UUID, old: int, new: int, only: uuid.UUID | None = None
     ) -> int:

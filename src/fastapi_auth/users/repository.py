@@ -8,7 +8,19 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, Uuid, any_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -199,13 +211,21 @@ class UserRepository:
         except IntegrityError as error:
             raise EmailTaken() from error
 
-    async def delete_if_current(self, user_id: uuid.UUID, stamp: int) -> bool:
+    async def lock_if_current(self, user_id: uuid.UUID, stamp: int) -> bool:
+        """Takes the account's row (a write, so on SQLite the write lock too) if it is
+        still at `stamp`; what the transaction reads afterwards cannot change under it."""
         result = await self.session.execute(
-            delete(User)
+            update(User)
             .where(User.id == user_id, User.security_stamp == stamp)
+            .values(security_stamp=User.security_stamp)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def delete(self, user_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(User).where(User.id == user_id).execution_options(synchronize_session=False)
+        )
 
 
 class EmailChangeRepository:
@@ -284,3 +304,30 @@ class EmailChangeRepository:
             .values(cancelled_at=now)
             .execution_options(synchronize_session=False)
         )
+
+    async def prune(self, pending_before: datetime, confirmed_before: datetime) -> int:
+        """Deletes changes that can no longer be confirmed nor cancelled, clearing the
+        `pending_email` an expired one left on its account."""
+        expired = and_(
+            EmailChange.confirmed_at.is_(None),
+            EmailChange.cancelled_at.is_(None),
+            EmailChange.created_at < pending_before,
+        )
+        await self.session.execute(
+            update(User)
+            .where(User.id.in_(select(EmailChange.user_id).where(expired)))
+            .values(pending_email=None)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(
+            delete(EmailChange)
+            .where(
+                or_(
+                    expired,
+                    EmailChange.cancelled_at.is_not(None),
+                    EmailChange.confirmed_at < confirmed_before,
+                )
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

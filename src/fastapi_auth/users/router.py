@@ -57,11 +57,12 @@ async def read_me(principal: CurrentPrincipal) -> UserRead:
     responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword, EmailTaken, RateLimited),
 )
 async def update_me(
-    body: UserUpdate, user: CurrentUser, client: ClientDep, service: UserServiceDep
+    body: UserUpdate, principal: CurrentPrincipal, client: ClientDep, service: UserServiceDep
 ) -> UserRead:
     """A new `email` needs `current_password` and waits in `pending_email` until the link
     sent to it is followed; the old address gets a notice with a link that cancels it."""
-    return UserRead.model_validate(await service.update_profile(user, body, client))
+    user = await service.update_profile(principal.user, principal.session_id, body, client)
+    return UserRead.model_validate(user)
 
 
 @router.delete(
@@ -70,7 +71,10 @@ async def update_me(
     responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword, RateLimited),
 )
 async def delete_me(
-    body: DeleteAccountRequest, user: CurrentUser, client: ClientDep, service: UserServiceDep
+    body: DeleteAccountRequest,
+    principal: CurrentPrincipal,
+    client: ClientDep,
+    service: UserServiceDep,
 ) -> Response:
     """Deletes the account after the password is entered again. Every session ends; the
     profile (email, name, phone number, password hash) is deleted, so the address can
@@ -78,7 +82,7 @@ async def delete_me(
     account's opaque id, as event types, session ids and times, with every IP address and
     user agent erased. Every email queued or sent to the account is deleted from the
     outbox, but for the goodbye email, which `fastapi-auth db prune` removes once sent."""
-    await service.delete_account(user, body.password, client)
+    await service.delete_account(principal.user, principal.session_id, body.password, client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -66,14 +66,24 @@ class UserService:
         if not verification.valid:
             raise InvalidPassword()
 
-    async def update_profile(self, user: User, changes: UserUpdate, client: ClientInfo) -> User:
+    async def _hold_session(self, user: User, session_id: uuid.UUID) -> None:
+        """After the account's row is taken: the calling session must still be live, or a
+        logout racing this request would not stop what it does."""
+        if not await self.sessions.repository.lock_live(
+            session_id, user.id, user.security_stamp, utcnow()
+        ):
+            raise InvalidAccessToken()
+
+    async def update_profile(
+        self, user: User, session_id: uuid.UUID, changes: UserUpdate, client: ClientInfo
+    ) -> User:
         fields = changes.model_fields_set
         if "email" in fields and changes.email is not None:
             if email_key(changes.email) == user.email_key:
                 await self._drop_pending_email_change(user)
             else:
                 await self._require_password(user, changes.current_password, client)
-                await self._request_email_change(user, changes.email, client)
+                await self._request_email_change(user, session_id, changes.email, client)
         self._attach(user)
         if "full_name" in fields:
             user.full_name = changes.full_name
@@ -88,7 +98,9 @@ class UserService:
         await self.email_changes.cancel_pending(user.id, utcnow())
         set_committed_value(user, "pending_email", None)
 
-    async def _request_email_change(self, user: User, new_email: str, client: ClientInfo) -> None:
+    async def _request_email_change(
+        self, user: User, session_id: uuid.UUID, new_email: str, client: ClientInfo
+    ) -> None:
         """The address changes only when the link sent to it is followed; the old address
         is told, with a link that cancels the change. Each request mails both addresses,
         so it counts against both addresses' email limit, after the password check (so a
@@ -100,6 +112,7 @@ class UserService:
             raise EmailTaken()
         if not await self.users.set_pending_email(user.id, user.security_stamp, new_email):
             raise InvalidAccessToken()
+        await self._hold_session(user, session_id)
         now = utcnow()
         await self.email_changes.cancel_pending(user.id, now)
         change = EmailChange(
@@ -179,15 +192,20 @@ class UserService:
         await self.email_changes.cancel_pending(user.id, utcnow())
         await self.sessions.revoke_all(user.id, REVOKED_BY_LOGOUT, client, keep, log_each=True)
 
-    async def delete_account(self, user: User, password: str, client: ClientInfo) -> None:
+    async def delete_account(
+        self, user: User, session_id: uuid.UUID, password: str, client: ClientInfo
+    ) -> None:
         """Personal data goes with the row and with every email queued or sent to the
         account; the security log keeps only event types and times under the account's
         opaque id, its IPs and user agents erased. Only the goodbye email is left to send.
-        The row goes only under the stamp the session was checked under, first, so its
-        sessions go with it (a cascade) and a racing login inserts none."""
+        Only while the account is at the stamp its session was checked under and that
+        session is still live; its sessions go with the row (a cascade), and a login racing
+        the deletion inserts none."""
         await self._require_password(user, password, client)
-        if not await self.users.delete_if_current(user.id, user.security_stamp):
+        if not await self.users.lock_if_current(user.id, user.security_stamp):
             raise InvalidAccessToken()
+        await self._hold_session(user, session_id)
+        await self.users.delete(user.id)
         addresses = [user.email, *([user.pending_email] if user.pending_email else [])]
         await OutboxRepository(self.session).delete_addressed_to(addresses)
         self.runtime.mailer.queue(

@@ -1,0 +1,40 @@
+"""One request is one transaction on both databases: what a savepoint wrote is undone
+when the transaction around it rolls back, even when the savepoint came first (SQLite's
+Python driver would otherwise commit it on its own at the savepoint's release)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from fastapi_auth.db import Database
+from fastapi_auth.errors import DomainError
+from fastapi_auth.models import User
+from tests.support import runtime_of
+
+
+async def insert_in_a_savepoint_then_fail(database: Database, user_id: uuid.UUID) -> None:
+    async with database.transaction() as session:
+        async with session.begin_nested():
+            session.add(
+                User(
+                    id=user_id,
+                    email=f"{user_id.hex}@example.com",
+                    email_key=f"{user_id.hex}@example.com",
+                    password_hash="not a hash",
+                    is_verified=True,
+                )
+            )
+        raise DomainError()
+
+
+async def test_a_savepoint_first_in_a_transaction_rolls_back_with_it(app: FastAPI) -> None:
+    database = runtime_of(app).database
+    user_id = uuid.uuid4()
+    with pytest.raises(DomainError):
+        await insert_in_a_savepoint_then_fail(database, user_id)
+    async with database.transaction() as session:
+        assert await session.scalar(select(User).where(User.id == user_id)) is None

@@ -58,6 +58,7 @@ async def test_health_and_docs(client: httpx.AsyncClient) -> None:
         "/auth/refresh",
         "/auth/forgot-password",
         "/auth/reset-password",
+        "/auth/cancel-email-change",
         "/users/me",
         "/users/change-password",
         "/users/logout",

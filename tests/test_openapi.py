@@ -13,6 +13,8 @@ CONTRACT_ERRORS: dict[tuple[str, str], dict[str, set[str]]] = {
     ("post", "/auth/register"): {"422": set(), "429": {"RATE_LIMITED"}},
     ("get", "/auth/verify-email"): {"400": {"INVALID_TOKEN"}},
     ("post", "/auth/verify-email"): {"400": {"INVALID_TOKEN"}},
+    ("get", "/auth/cancel-email-change"): {"400": {"INVALID_TOKEN"}},
+    ("post", "/auth/cancel-email-change"): {"400": {"INVALID_TOKEN"}},
     ("post", "/auth/resend-verification"): {"422": set(), "429": {"RATE_LIMITED"}},
     ("post", "/auth/login"): {
         "401": {"INVALID_CREDENTIALS"},
@@ -24,6 +26,7 @@ CONTRACT_ERRORS: dict[tuple[str, str], dict[str, set[str]]] = {
     ("post", "/auth/reset-password"): {"400": {"INVALID_TOKEN"}, "422": set()},
     ("get", "/users/me"): {"401": {"NOT_AUTHENTICATED", "INVALID_TOKEN"}},
     ("patch", "/users/me"): {
+        "400": {"INVALID_PASSWORD"},
         "401": {"NOT_AUTHENTICATED", "INVALID_TOKEN"},
         "409": {"EMAIL_TAKEN"},
         "422": set(),

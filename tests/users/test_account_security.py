@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import AppFactory, two_instances
+from tests.conftest import AppFactory, http_client, two_instances
 from tests.mailbox import Mailbox
 from tests.support import (
     Account,
@@ -65,12 +65,7 @@ async def test_logins_checked_before_a_reset_leave_no_session_after_it(
     logins_app = await make_app()
     held = hold_password_checks(logins_app, monkeypatch)
     other = await make_app(email_dispatcher_enabled=False)
-    async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=logins_app), base_url="http://a"
-        ) as logins,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://b") as owner,
-    ):
+    async with http_client(logins_app) as logins, http_client(other) as owner:
         held.release()
         account = await logged_in(owner, mailbox)
         token = await reset_link(owner, mailbox, account.email)
@@ -136,12 +131,7 @@ async def test_a_password_change_from_an_older_session_loses_to_the_reset(
     attacker_app = await make_app()
     held = hold_password_checks(attacker_app, monkeypatch)
     other = await make_app(email_dispatcher_enabled=False)
-    async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=attacker_app), base_url="http://a"
-        ) as attacker,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://b") as owner,
-    ):
+    async with http_client(attacker_app) as attacker, http_client(other) as owner:
         held.release()
         account = await logged_in(owner, mailbox)
         stolen = await login_device(attacker, account, "attacker")
@@ -264,12 +254,7 @@ async def test_a_session_ended_mid_request_changes_nothing(
     session: the request must fail, not start an email change or delete the account."""
     thief_app = await make_app()
     held = hold_password_checks(thief_app, monkeypatch)
-    async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=thief_app), base_url="http://a"
-        ) as thief_client,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as owner,
-    ):
+    async with http_client(thief_app) as thief_client, http_client(app) as owner:
         account = await logged_in(owner, mailbox)
         thief = await login_device(owner, account, "thief")
         target = f"thief-{account.email}"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
 
 from fastapi_auth.auth.schemas import (
@@ -18,8 +21,8 @@ from fastapi_auth.auth.schemas import (
     ResetPasswordRequest,
     VerifyEmailRequest,
 )
-from fastapi_auth.auth.service import AuthService, CancelledEmailChange, VerifiedEmail
-from fastapi_auth.client import ClientDep
+from fastapi_auth.auth.service import AuthService
+from fastapi_auth.client import ClientDep, ClientInfo
 from fastapi_auth.db import SessionDep
 from fastapi_auth.errors import (
     AccountDisabled,
@@ -156,12 +159,6 @@ async def register(body: RegisterRequest, service: AuthServiceDep) -> MessageRes
     return MessageResponse(detail=REGISTER_ACCEPTED)
 
 
-def _verified_message(verified: VerifiedEmail) -> str:
-    if verified.kind == "email_change":
-        return f"Your email address is now {verified.email}."
-    return f"{verified.email} is verified. You can log in now."
-
-
 LINK_PAGE = {"content": {"text/html": {}}, "description": "A browser gets a page instead."}
 
 
@@ -195,12 +192,95 @@ async def read_link_token(request: Request) -> tuple[str, bool]:
 LinkTokenBody = Annotated[tuple[str, bool], Depends(read_link_token)]
 
 
+LINK_GET_RESPONSES = answered_as_pages(
+    {**error_responses(InvalidLinkToken, EmailTaken, RateLimited), 200: LINK_PAGE}, 400
+)
+LINK_POST_RESPONSES = answered_as_pages(
+    {
+        **error_responses(InvalidLinkToken, EmailTaken, UnsupportedMediaType, RateLimited),
+        200: LINK_PAGE,
+        422: VALIDATION_RESPONSE,
+    },
+    400,
+    409,
+)
+LINK_POST_BODY = {"requestBody": _link_body(VerifyEmailRequest.model_json_schema())}
+
+
+@dataclass(frozen=True)
+class ConfirmPage:
+    """The page a browser's GET of a link shows: one button, whose form posts the token."""
+
+    title: str
+    message: str
+    action: str
+    button: str
+    done: str
+    """The title of the page the form's post answers."""
+
+
+VERIFY_PAGE = ConfirmPage(
+    title="Confirm your email address",
+    message="Press the button to confirm this address.",
+    action="/auth/verify-email",
+    button="Confirm",
+    done="Email verified",
+)
+CANCEL_PAGE = ConfirmPage(
+    title="Cancel the email change",
+    message="Press the button to keep your old address and sign out every device.",
+    action="/auth/cancel-email-change",
+    button="Cancel the change",
+    done="Email change cancelled",
+)
+
+
+async def confirm_page(check: Awaitable[None], token: str, page: ConfirmPage) -> HTMLResponse:
+    try:
+        await check
+    except InvalidLinkToken as error:
+        raise message_page(error.status_code, "Link not valid", error.message) from error
+    return render_page(
+        "confirm.html",
+        title=page.title,
+        message=page.message,
+        action=page.action,
+        token=token,
+        button=page.button,
+    )
+
+
+async def answer_link(act: Awaitable[str], as_page: ConfirmPage | None) -> Any:
+    """JSON, or for the confirm page's form a page (a refusal too, rolled back all the
+    same: `PageAnswer` is raised)."""
+    if as_page is None:
+        return MessageResponse(detail=await act)
+    try:
+        detail = await act
+    except (InvalidLinkToken, EmailTaken) as error:
+        raise message_page(error.status_code, "Link not valid", error.message) from error
+    return render_page("message.html", title=as_page.done, message=detail)
+
+
+async def _verify(service: AuthService, token: str, client: ClientInfo) -> str:
+    verified = await service.verify_email(token, client)
+    if verified.kind == "email_change":
+        return f"Your email address is now {verified.email}."
+    return f"{verified.email} is verified. You can log in now."
+
+
+async def _cancel(service: AuthService, token: str, client: ClientInfo) -> str:
+    cancelled = await service.cancel_email_change(token, client)
+    return (
+        f"The email change was cancelled: your account's address is {cancelled.email}, and "
+        "every session has ended. If you did not ask for the change, reset your password."
+    )
+
+
 @router.get(
     "/verify-email",
     response_model=MessageResponse,
-    responses=answered_as_pages(
-        {**error_responses(InvalidLinkToken, EmailTaken, RateLimited), 200: LINK_PAGE}, 400
-    ),
+    responses=LINK_GET_RESPONSES,
     dependencies=[RateLimit("token")],
 )
 async def verify_email_link(
@@ -213,61 +293,26 @@ async def verify_email_link(
     browser, a mail scanner) gets a page whose button posts the token, and nothing
     changes until it is pressed."""
     if accepts_json(request):
-        verified = await service.verify_email(token, client)
-        return MessageResponse(detail=_verified_message(verified))
-    try:
-        await service.check_verification_link(token)
-    except InvalidLinkToken as error:
-        raise message_page(error.status_code, "Link not valid", error.message) from error
-    return render_page(
-        "confirm.html",
-        title="Confirm your email address",
-        message="Press the button to confirm this address.",
-        action="/auth/verify-email",
-        token=token,
-        button="Confirm",
-    )
+        return await answer_link(_verify(service, token, client), as_page=None)
+    return await confirm_page(service.check_verification_link(token), token, VERIFY_PAGE)
 
 
 @router.post(
     "/verify-email",
     response_model=MessageResponse,
-    openapi_extra={"requestBody": _link_body(VerifyEmailRequest.model_json_schema())},
-    responses=answered_as_pages(
-        {
-            **error_responses(InvalidLinkToken, EmailTaken, UnsupportedMediaType, RateLimited),
-            200: LINK_PAGE,
-            422: VALIDATION_RESPONSE,
-        },
-        400,
-        409,
-    ),
+    openapi_extra=LINK_POST_BODY,
+    responses=LINK_POST_RESPONSES,
     dependencies=[RateLimit("token")],
 )
 async def verify_email(body: LinkTokenBody, client: ClientDep, service: AuthServiceDep) -> Any:
     token, from_form = body
-    if not from_form:
-        return MessageResponse(detail=_verified_message(await service.verify_email(token, client)))
-    try:
-        verified = await service.verify_email(token, client)
-    except (InvalidLinkToken, EmailTaken) as error:
-        raise message_page(error.status_code, "Link not valid", error.message) from error
-    return render_page("message.html", title="Email verified", message=_verified_message(verified))
-
-
-def _cancelled_message(cancelled: CancelledEmailChange) -> str:
-    return (
-        f"The email change was cancelled: your account's address is {cancelled.email}, and "
-        "every session has ended. If you did not ask for the change, reset your password."
-    )
+    return await answer_link(_verify(service, token, client), VERIFY_PAGE if from_form else None)
 
 
 @router.get(
     "/cancel-email-change",
     response_model=MessageResponse,
-    responses=answered_as_pages(
-        {**error_responses(InvalidLinkToken, EmailTaken, RateLimited), 200: LINK_PAGE}, 400
-    ),
+    responses=LINK_GET_RESPONSES,
     dependencies=[RateLimit("token")],
 )
 async def cancel_email_change_link(
@@ -279,35 +324,15 @@ async def cancel_email_change_link(
     """The link in the notice sent to the old address: as for `GET /auth/verify-email`,
     it acts only for `Accept: application/json`, else a page with a button."""
     if accepts_json(request):
-        cancelled = await service.cancel_email_change(token, client)
-        return MessageResponse(detail=_cancelled_message(cancelled))
-    try:
-        await service.check_cancel_link(token)
-    except InvalidLinkToken as error:
-        raise message_page(error.status_code, "Link not valid", error.message) from error
-    return render_page(
-        "confirm.html",
-        title="Cancel the email change",
-        message="Press the button to keep your old address and sign out every device.",
-        action="/auth/cancel-email-change",
-        token=token,
-        button="Cancel the change",
-    )
+        return await answer_link(_cancel(service, token, client), as_page=None)
+    return await confirm_page(service.check_cancel_link(token), token, CANCEL_PAGE)
 
 
 @router.post(
     "/cancel-email-change",
     response_model=MessageResponse,
-    openapi_extra={"requestBody": _link_body(VerifyEmailRequest.model_json_schema())},
-    responses=answered_as_pages(
-        {
-            **error_responses(InvalidLinkToken, EmailTaken, UnsupportedMediaType, RateLimited),
-            200: LINK_PAGE,
-            422: VALIDATION_RESPONSE,
-        },
-        400,
-        409,
-    ),
+    openapi_extra=LINK_POST_BODY,
+    responses=LINK_POST_RESPONSES,
     dependencies=[RateLimit("token")],
 )
 async def cancel_email_change(
@@ -315,16 +340,7 @@ async def cancel_email_change(
 ) -> Any:
     """Keeps (or puts back) the account's old address and ends every session."""
     token, from_form = body
-    if not from_form:
-        cancelled = await service.cancel_email_change(token, client)
-        return MessageResponse(detail=_cancelled_message(cancelled))
-    try:
-        cancelled = await service.cancel_email_change(token, client)
-    except (InvalidLinkToken, EmailTaken) as error:
-        raise message_page(error.status_code, "Link not valid", error.message) from error
-    return render_page(
-        "message.html", title="Email change cancelled", message=_cancelled_message(cancelled)
-    )
+    return await answer_link(_cancel(service, token, client), CANCEL_PAGE if from_form else None)
 
 
 @router.post(

@@ -50,6 +50,7 @@ from fastapi_auth.users.account_security import (
 )
 from fastapi_auth.users.repository import EmailChangeRepository, UserRepository
 from fastapi_auth.users.schemas import email_key
+from fastapi_auth.users.service import queue_password_notice
 
 
 @dataclass(frozen=True)
@@ -365,15 +366,7 @@ class AuthService:
         )
         await self.runtime.attempts.lift(user.email_key)
         record_event(self.session, user.id, SecurityEventType.PASSWORD_RESET, client)
-        self.runtime.mailer.queue(
-            self.session,
-            "password_changed",
-            user.email,
-            full_name=user.full_name,
-            email=user.email,
-            reset=True,
-            link=self.links.reset_password(user.id, stamp),
-        )
+        queue_password_notice(self.runtime, self.session, user, stamp, reset=True)
 
     async def _choose_first_password(
         self, link: ActivationLink, new_password: str, client: ClientInfo

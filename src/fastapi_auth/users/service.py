@@ -35,6 +35,22 @@ from fastapi_auth.users.repository import EmailChangeRepository, UserRepository
 from fastapi_auth.users.schemas import UserUpdate, email_key
 
 
+def queue_password_notice(
+    runtime: Runtime, session: AsyncSession, user: User, stamp: int, *, reset: bool
+) -> None:
+    """Every password change and reset tells the account, with a reset link under the new
+    stamp for an owner who did not make it."""
+    runtime.mailer.queue(
+        session,
+        "password_changed",
+        user.email,
+        full_name=user.full_name,
+        email=user.email,
+        reset=reset,
+        link=runtime.links.reset_password(user.id, stamp),
+    )
+
+
 class UserService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.session = session
@@ -174,15 +190,7 @@ class UserService:
         record_event(
             self.session, user.id, SecurityEventType.PASSWORD_CHANGED, client, current_session
         )
-        self.runtime.mailer.queue(
-            self.session,
-            "password_changed",
-            user.email,
-            full_name=user.full_name,
-            email=user.email,
-            reset=False,
-            link=self.links.reset_password(user.id, stamp),
-        )
+        queue_password_notice(self.runtime, self.session, user, stamp, reset=False)
 
     async def logout_all(self, user: User, keep: uuid.UUID | None, client: ClientInfo) -> None:
         """Ends the sessions and a pending email change, but moves no stamp: reset links

@@ -2,23 +2,34 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+CKSUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(CKSUM)
+DEV_STAMP := $(VENV)/.installed-dev-$(CKSUM)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck format pytest browser bench wrk clean
+.PHONY: install install-dev run test lint typecheck format pytest browser bench wrk clean
 
+## What serving needs, and no more: `make run` on a fresh machine installs only this.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		(echo "Python 3.11+ is required (set PYTHON=python3.11)"; exit 1)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-[0-9]*
 	touch $(STAMP)
 
+## The test and lint tools on top (pytest, playwright, schemathesis, mypy, ruff, ...).
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-dev-*
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 ## Serve on http://$(HOST):$(PORT) with the embedded SQLite database; emails go to the log.
 run: install
@@ -26,19 +37,19 @@ run: install
 	$(BIN)/fastapi-auth serve --host $(HOST) --port $(PORT) --no-migrate
 
 ## Lint, types, then the suite (SQLite always; PostgreSQL and Redis when they answer).
-test: install browser lint typecheck pytest
+test: install-dev browser lint typecheck pytest
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-typecheck: install
+typecheck: install-dev
 	$(BIN)/mypy
 
-pytest: install
+pytest: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-format: install
+format: install-dev
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
@@ -61,7 +72,7 @@ $(BENCH_STAMP): pyproject.toml
 	rm -f $(BENCH_VENV)/.installed-*
 	touch $(BENCH_STAMP)
 
-bench: install wrk $(BENCH_STAMP)
+bench: install-dev wrk $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run --service-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 ## Debian's wrk, the benchmark's load generator.

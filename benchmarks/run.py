@@ -125,9 +125,11 @@ def clean_environment() -> dict[str, str]:
 
 def service_settings(database_url: str, secret: str) -> dict[str, str]:
     """Production mode with the defaults, but for the rate limits: a load test from one
-    address would otherwise measure 429s."""
+    address would otherwise measure 429s. Production wants a public `FRONTEND_URL`; no
+    emailed link is followed here."""
     return {
         "ENVIRONMENT": "production",
+        "FRONTEND_URL": "https://accounts.example.com",
         "DB_URL": database_url,
         "JWT_SECRET": secret,
         "RATE_LIMIT_ENABLED": "false",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from fastapi_auth import Settings, create_app
+from tests import log_scan
 from tests.mailbox import Mailbox, SmtpCapture
 from tests.services import (
     BACKENDS,
@@ -35,6 +38,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     missing = missing_required_services()
     if missing:
         pytest.exit(f"REQUIRE_SERVICES=1 but {', '.join(missing)} did not answer", returncode=3)
+    root = logging.getLogger()
+    root.addHandler(log_scan.RECORDER)
+    root.setLevel(min(root.level, logging.INFO))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No log line of the whole run holds a password, a token or a link token it used."""
+    found = log_scan.leaks()
+    if found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"{len(found)} secrets in the run's log lines:", red=True)
+            for line in found[:20]:
+                reporter.write_line(f"  {line}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +108,17 @@ async def app(database: TestDatabase, smtp: SmtpCapture) -> AsyncIterator[FastAP
 
 
 def http_client(application: FastAPI, **options: Any) -> httpx.AsyncClient:
+    """A client of the app over ASGI, noting the secrets it sends and receives for the
+    run's log scan (`tests.log_scan`)."""
     transport = httpx.ASGITransport(app=application, **options)
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    return httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver",
+        event_hooks={
+            "request": [log_scan.remember_request_secrets],
+            "response": [log_scan.remember_response_tokens],
+        },
+    )
 
 
 @pytest.fixture
@@ -121,6 +148,13 @@ async def two_instances(
     other = await make_app(email_dispatcher_enabled=False, **overrides)
     async with http_client(app) as first, http_client(other) as second:
         yield first, second
+
+
+@pytest.fixture
+def reuse_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link used twice within `RACING_USE` answers alike (a double click); a test that
+    reuses one at once to see it spent takes that grace away."""
+    monkeypatch.setattr("fastapi_auth.auth.service.RACING_USE", timedelta(0))
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests import log_scan
+
 LINK = re.compile(r"https?://\S+?token=[A-Za-z0-9_.\-]+")
 
 
@@ -55,7 +57,10 @@ class Mailbox:
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=default)
         assert isinstance(message, EmailMessage)
-        self.received.append(ReceivedEmail(list(envelope.rcpt_tos), message))
+        received = ReceivedEmail(list(envelope.rcpt_tos), message)
+        self.received.append(received)
+        for link in LINK.findall(received.text):
+            log_scan.remember(link.split("token=", 1)[1])
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[ReceivedEmail]:

@@ -33,8 +33,9 @@ from fastapi_auth.models import (
     User,
     utcnow,
 )
+from fastapi_auth.settings import Settings
 from tests.conftest import JWT_SECRET
-from tests.mailbox import free_port
+from tests.mailbox import LINK, free_port
 from tests.services import BACKENDS, TestDatabase, create_database, drop_database
 
 SERVE_LIMIT_SECONDS = 60
@@ -230,15 +231,25 @@ async def test_db_prune_deletes_expired_registrations_and_dead_email_changes(
     assert pending == {stale.id: None, fresh.id: fresh.pending_email}
 
 
-def test_serve_starts_and_answers_health(tmp_path: Path) -> None:
-    port = free_port()
-    environment = {
-        **os.environ,
-        "DB_URL": f"sqlite+aiosqlite:///{tmp_path / 'served.db'}",
-        "JWT_SECRET": JWT_SECRET,
+def served_environment(**settings: str) -> dict[str, str]:
+    """The process environment without any of the service's own settings, plus these."""
+    names = {name.upper() for name in Settings.model_fields}
+    return {
+        **{key: value for key, value in os.environ.items() if key.upper() not in names},
+        **settings,
     }
+
+
+def test_serve_answers_and_keeps_link_tokens_out_of_its_log(tmp_path: Path) -> None:
+    """Served on a port of its own with no FRONTEND_URL, the emailed link points at that
+    port; the access log names each link's path but never its token."""
+    port = free_port()
+    environment = served_environment(
+        DB_URL=f"sqlite+aiosqlite:///{tmp_path / 'served.db'}", JWT_SECRET=JWT_SECRET
+    )
     command = Path(sys.executable).parent / "fastapi-auth"
     log_path = tmp_path / "serve.log"
+    base = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [str(command), "serve", "--port", str(port)],
@@ -248,7 +259,17 @@ def test_serve_starts_and_answers_health(tmp_path: Path) -> None:
             stderr=subprocess.STDOUT,
         )
         try:
-            answer = wait_for_health(f"http://127.0.0.1:{port}/health/live", server)
+            answer = wait_for_health(f"{base}/health/live", server)
+            email = f"served-{uuid.uuid4().hex[:8]}@example.com"
+            with httpx.Client(base_url=base, timeout=10) as http:
+                registered = http.post(
+                    "/auth/register", json={"email": email, "password": "a served passphrase"}
+                )
+                assert registered.status_code == 202
+                link = wait_for_link(log_path, email)
+                token = link.split("token=", 1)[1]
+                for path in ("/auth/verify-email", "/reset-password", "/auth/cancel-email-change"):
+                    http.get(path, params={"token": token})
         finally:
             server.terminate()
             try:
@@ -256,9 +277,87 @@ def test_serve_starts_and_answers_health(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-    assert answer is not None, log_path.read_text()
+    output = log_path.read_text()
+    assert answer is not None, output
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok"}
+    assert link.startswith(f"http://localhost:{port}/auth/verify-email?token="), link
+    access_lines = [line for line in output.splitlines() if "token=" in line and "GET" in line]
+    assert len(access_lines) == 3, output
+    for line in access_lines:
+        assert token not in line
+        assert "token=[redacted]" in line
+
+
+def wait_for_link(log_path: Path, email: str) -> str:
+    deadline = time.monotonic() + SERVE_LIMIT_SECONDS
+    while time.monotonic() < deadline:
+        text = log_path.read_text()
+        if email in text and (found := LINK.search(text)):
+            return found.group(0)
+        time.sleep(0.1)
+    raise AssertionError(log_path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"RATE_LIMIT_LOGIN": "lots"}, "RATE_LIMIT_LOGIN: must be a rate such as '10/minute'"),
+        ({"EMAIL_PORT": "99999"}, "EMAIL_PORT: Input should be less than or equal to 65535"),
+        ({"DB_URL": "mysql://root@db/app"}, "DB_URL: the scheme 'mysql' is not supported"),
+        (
+            {"ENVIRONMENT": "production", "JWT_SECRET": "short", "EMAIL_PASSWORD": "p4ssw0rd!"},
+            "JWT_SECRET must be set to a random value",
+        ),
+    ],
+)
+def test_a_configuration_error_is_one_line_and_exit_status_2(
+    settings: dict[str, str], says: str
+) -> None:
+    for args in (["db", "upgrade"], ["serve"], ["db", "prune"]):
+        result = CliRunner().invoke(cli, args, env=served_environment(**settings))
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1, result.output
+        assert says in lines[0]
+        assert "p4ssw0rd!" not in result.output
+        assert "short" not in lines[0].split(":", 1)[1].replace("shortly", "")
+
+
+def test_uvicorn_on_the_module_app_says_the_same_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import fastapi_auth.main as main; main.app"],
+        env=served_environment(RATE_LIMIT_LOGIN="lots"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=SERVE_LIMIT_SECONDS,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: RATE_LIMIT_LOGIN: must be a rate such as '10/minute' or '100/hour'"
+    ]
+
+
+def test_an_unreachable_database_is_one_line_naming_it() -> None:
+    url = f"postgresql://app:hidden-password@127.0.0.1:{free_port()}/accounts"
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env=served_environment(DB_URL=url))
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("database error: cannot use postgresql+asyncpg://app:***@127.0.0.1")
+    assert "hidden-password" not in result.output
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL")
+async def test_a_plain_postgresql_url_migrates_with_asyncpg(tmp_path: Path) -> None:
+    scratch = await create_database("postgresql", tmp_path)
+    try:
+        plain = scratch.url.replace("postgresql+asyncpg://", "postgresql://")
+        result = await asyncio.to_thread(run_cli, plain, "db", "upgrade")
+        assert result.exit_code == 0
+    finally:
+        await drop_database(scratch)
 
 
 def wait_for_health(url: str, server: subprocess.Popen[bytes]) -> httpx.Response | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from fastapi_auth.settings import Settings
+from fastapi_auth.settings import Settings, describe
 
 ENV_EXAMPLE = Path(__file__).parent.parent / ".env.example"
 INTERNAL_ONLY = {"PROJECT_NAME", "HIBP_URL"}
@@ -28,8 +29,83 @@ def test_production_refuses_a_missing_or_weak_secret(secret: str | None) -> None
 
 
 def test_production_accepts_a_long_random_secret() -> None:
-    settings = Settings(_env_file=None, environment="production", jwt_secret="k" * 48)
+    settings = Settings(
+        _env_file=None,
+        environment="production",
+        jwt_secret="k" * 48,
+        frontend_url="https://accounts.example.com",
+    )
     assert settings.signing_secret == "k" * 48
+
+
+@pytest.mark.parametrize(
+    "frontend_url", [None, "http://localhost:8000", "http://127.0.0.1:9000", "http://[::1]/"]
+)
+def test_production_refuses_a_local_frontend_url(frontend_url: str | None) -> None:
+    """Every emailed link starts with it: users could not follow one."""
+    with pytest.raises(ValidationError, match="FRONTEND_URL"):
+        Settings(
+            _env_file=None,
+            environment="production",
+            jwt_secret="k" * 48,
+            frontend_url=frontend_url,
+        )
+
+
+SECRETS: dict[str, Any] = {
+    "jwt_secret": "short-secret-value",
+    "email_password": "smtp-password-value",
+    "postgres_password": "pg-password-value",
+    "db_url": "postgresql://app:db-url-password@db:5432/app",
+    "redis_url": "redis://:redis-password@cache:6379/0",
+}
+
+
+def test_a_configuration_error_shows_no_secret_value() -> None:
+    """A short JWT_SECRET in production, with every other secret set: neither the
+    error nor its one-line description shows a value."""
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None, environment="production", **SECRETS)
+    described = describe(raised.value)
+    assert described.startswith("configuration error: JWT_SECRET must be set")
+    for text in (str(raised.value), repr(raised.value), described):
+        for value in ("short-secret-value", "smtp-password-value", "pg-password-value"):
+            assert value not in text
+        assert "db-url-password" not in text
+        assert "redis-password" not in text
+    settings = Settings(_env_file=None, **SECRETS)
+    for value in SECRETS.values():
+        assert value not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("RATE_LIMIT_LOGIN", "lots", "RATE_LIMIT_LOGIN: must be a rate such as"),
+        ("EMAIL_PORT", "99999", "EMAIL_PORT: Input should be less than or equal to 65535"),
+        ("DB_URL", "not a url", "DB_URL: is not a database URL"),
+        ("DB_URL", "mysql://root@db/app", "DB_URL: the scheme 'mysql' is not supported"),
+        ("LOCKOUT_THRESHOLD", "none", "LOCKOUT_THRESHOLD: Input should be a valid integer"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)
+    described = describe(raised.value)
+    assert says in described, described
+    assert "\n" not in described
+    if variable != "DB_URL":
+        assert value not in described
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+asyncpg"])
+def test_postgresql_urls_choose_asyncpg(scheme: str) -> None:
+    settings = Settings(_env_file=None, db_url=f"{scheme}://app:pw@db.internal:5432/accounts")
+    assert settings.database_url.drivername == "postgresql+asyncpg"
+    assert settings.database_url.password == "pw"
 
 
 def test_unset_secret_is_random_per_process(caplog: pytest.LogCaptureFixture) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from fastapi_auth.db import Database
 from fastapi_auth.email.dispatcher import OutboxDispatcher
@@ -18,7 +22,7 @@ from fastapi_auth.email.repository import OutboxRepository
 from fastapi_auth.email.sender import build_sender
 from fastapi_auth.models import utcnow
 from fastapi_auth.models.outbox_email import FAILED, PENDING, SENT
-from fastapi_auth.settings import Settings
+from fastapi_auth.settings import Settings, describe
 
 app = typer.Typer(help="Authentication and user management for FastAPI.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and housekeeping.", no_args_is_help=True)
@@ -27,19 +31,63 @@ app.add_typer(db_app, name="db")
 app.add_typer(outbox_app, name="outbox")
 
 
+KEEP_ALIVE_SECONDS = 5
+MAX_INCOMPLETE_EVENT_BYTES = 16 * 1024
+GRACEFUL_SHUTDOWN_SECONDS = 15
+MAX_CONNECTIONS = 2048
+"""What uvicorn itself can bound (see README, "What to put in front", for the rest)."""
+
+
+def load_settings() -> Settings:
+    """The settings, or one line naming what is wrong with them and exit status 2."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        typer.echo(describe(error), err=True)
+        raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def database_errors_in_one_line(settings: Settings) -> Iterator[None]:
+    """A database that cannot be reached (or refuses the login) is one line saying which
+    one and why, not a traceback; no password is in it."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as error:
+        url = settings.database_url.render_as_string(hide_password=True)
+        cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        typer.echo(
+            f"database error: cannot use {url} (DB_URL): {type(cause).__name__}: {reason}",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def public_url(host: str, port: int) -> str:
+    shown = "localhost" if host in {"127.0.0.1", "0.0.0.0", "::", "localhost"} else host  # noqa: S104
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     migrate: Annotated[bool, typer.Option(help="Apply migrations first.")] = True,
     reload: Annotated[bool, typer.Option(help="Restart on code changes.")] = False,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
     """Serve the API with uvicorn, on uvloop and httptools (uvicorn's "standard" extra
-    installs them, and uvicorn picks them itself)."""
+    installs them, and uvicorn picks them itself). Without `FRONTEND_URL`, emailed links
+    point at the address served here. Link tokens are redacted from every log line."""
     import uvicorn
 
+    from fastapi_auth.log_redaction import uvicorn_log_config
+
+    settings = load_settings()
+    if settings.frontend_url is None:
+        os.environ["FRONTEND_URL"] = public_url(host, port)
     if migrate:
         upgrade()
     uvicorn.run(
@@ -51,6 +99,11 @@ def serve(
         access_log=access_log,
         proxy_headers=False,
         log_level="info",
+        log_config=uvicorn_log_config(),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        h11_max_incomplete_event_size=MAX_INCOMPLETE_EVENT_BYTES,
+        limit_concurrency=MAX_CONNECTIONS,
     )
 
 
@@ -63,7 +116,9 @@ def upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
     from fastapi_auth.migrations.config import alembic_config
 
-    command.upgrade(alembic_config(Settings()), revision)
+    settings = load_settings()
+    with database_errors_in_one_line(settings):
+        command.upgrade(alembic_config(settings), revision)
 
 
 @db_app.command("downgrade")
@@ -73,7 +128,9 @@ def downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 
     from fastapi_auth.migrations.config import alembic_config
 
-    command.downgrade(alembic_config(Settings()), revision)
+    settings = load_settings()
+    with database_errors_in_one_line(settings):
+        command.downgrade(alembic_config(settings), revision)
 
 
 @db_app.command("prune")
@@ -88,8 +145,10 @@ def prune(
     from fastapi_auth.sessions.service import SessionService
     from fastapi_auth.users.repository import EmailChangeRepository
 
+    settings = load_settings()
+
     async def run() -> tuple[int, int, int, int]:
-        runtime = build_runtime(Settings())
+        runtime = build_runtime(settings)
         sessions = 0
         try:
             while True:
@@ -98,7 +157,6 @@ def prune(
                 sessions += pruned
                 if pruned < batch_size:
                     break
-            settings = runtime.settings
             async with runtime.database.transaction() as session:
                 now = utcnow()
                 registrations = await RegistrationRepository(session).delete_expired(now)
@@ -112,7 +170,8 @@ def prune(
             await runtime.database.dispose()
         return sessions, registrations, changes, emails
 
-    sessions, registrations, changes, emails = asyncio.run(run())
+    with database_errors_in_one_line(settings):
+        sessions, registrations, changes, emails = asyncio.run(run())
     typer.echo(
         f"pruned {sessions} sessions, {registrations} expired registrations, "
         f"{changes} email changes and {emails} sent emails"
@@ -124,7 +183,7 @@ def worker() -> None:
     """Deliver the email outbox in this process (run with EMAIL_DISPATCHER_ENABLED=false
     on the API instances, or beside them: claims never overlap)."""
     logging.basicConfig(level=logging.INFO)
-    settings = Settings()
+    settings = load_settings()
 
     async def run() -> None:
         database = Database(settings)
@@ -154,9 +213,10 @@ def outbox_list(
 ) -> None:
     """List queued emails (pending by default), newest first."""
     status = FAILED if failed else SENT if sent else PENDING
+    settings = load_settings()
 
     async def run() -> None:
-        database = Database(Settings())
+        database = Database(settings)
         try:
             async with database.transaction() as session:
                 emails = await OutboxRepository(session).list_by_status(status, limit)
@@ -171,7 +231,8 @@ def outbox_list(
         finally:
             await database.dispose()
 
-    asyncio.run(run())
+    with database_errors_in_one_line(settings):
+        asyncio.run(run())
 
 
 @outbox_app.command("retry")
@@ -181,13 +242,16 @@ def outbox_retry(
     ] = None,
 ) -> None:
     """Queue failed emails again, with their attempts reset."""
+    settings = load_settings()
 
     async def run() -> int:
-        database = Database(Settings())
+        database = Database(settings)
         try:
             async with database.transaction() as session:
                 return await OutboxRepository(session).requeue_failed(utcnow(), email_id)
         finally:
             await database.dispose()
 
-    typer.echo(f"requeued {asyncio.run(run())} emails")
+    with database_errors_in_one_line(settings):
+        requeued = asyncio.run(run())
+    typer.echo(f"requeued {requeued} emails")

@@ -72,6 +72,8 @@ def _begin_before_a_first_savepoint(connection: Connection, _name: str) -> None:
 
 
 def build_engine(settings: Settings, sqlite_connections: int = SQLITE_CONNECTIONS) -> AsyncEngine:
+    """`hide_parameters`: a database error's text (logged with a 500) never shows the
+    statement's values, which may be an address, an IP or a hash."""
     url = settings.database_url
     # Every connection is kept once opened (no "overflow"): an overflow connection is closed
     # whenever it comes back to a full pool, and under asyncio many come back at once, so a
@@ -83,6 +85,7 @@ def build_engine(settings: Settings, sqlite_connections: int = SQLITE_CONNECTION
         in_memory = url.database in (None, "", ":memory:")
         engine = create_async_engine(
             url,
+            hide_parameters=True,
             connect_args={"timeout": 30},
             pool_reset_on_return=None,
             **({} if in_memory else {"pool_size": sqlite_connections, "max_overflow": 0}),
@@ -93,6 +96,7 @@ def build_engine(settings: Settings, sqlite_connections: int = SQLITE_CONNECTION
         return engine
     engine = create_async_engine(
         url,
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=0,
         pool_timeout=settings.db_connect_timeout_seconds,

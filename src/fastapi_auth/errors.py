@@ -135,6 +135,12 @@ class NotFound(DomainError):
     detail = "Not found."
 
 
+class InvalidCursor(DomainError):
+    status_code = 400
+    code = "INVALID_CURSOR"
+    detail = "The cursor is not one this service returned."
+
+
 class RateLimited(DomainError):
     status_code = 429
     code = "RATE_LIMITED"

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 
 from fastapi_auth.auth.breached_passwords import (
     BreachedPasswordChecker,
@@ -43,7 +44,7 @@ from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.router import router as security_events_router
 from fastapi_auth.sessions.repository import RefreshRotations
 from fastapi_auth.sessions.router import router as sessions_router
-from fastapi_auth.settings import Settings
+from fastapi_auth.settings import Settings, describe
 from fastapi_auth.users.repository import LiveSessions
 from fastapi_auth.users.router import router as users_router
 
@@ -184,7 +185,11 @@ def create_app(
 def __getattr__(name: str) -> Any:
     """`fastapi_auth.main:app` for uvicorn, built on first access from the environment."""
     if name == "app":
-        application = create_app(owns_process=True)
+        try:
+            settings = Settings()
+        except ValidationError as error:
+            raise SystemExit(describe(error)) from None
+        application = create_app(settings, owns_process=True)
         globals()["app"] = application
         return application
     raise AttributeError(name)

@@ -72,8 +72,15 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+MAX_HEADER_BYTES = 16 * 1024
+"""Request headers in all (names and values): what a browser sends is a few KiB, and a
+server should not carry megabytes of them through every layer (see README, "What to put
+in front": a proxy refuses them before they are even read)."""
+
+
 class BodySizeLimitMiddleware:
-    """Refuses bodies over `max_bytes` with 413, by `Content-Length` or as they stream in."""
+    """Refuses bodies over `max_bytes` with 413, by `Content-Length` or as they stream in,
+    and headers over `MAX_HEADER_BYTES` with 431."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -83,7 +90,9 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        header_bytes = 0
         for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value)
             if name == b"content-length":
                 try:
                     too_large = int(value) > self.max_bytes
@@ -92,6 +101,9 @@ class BodySizeLimitMiddleware:
                 if too_large:
                     await self._refuse(send)
                     return
+        if header_bytes > MAX_HEADER_BYTES:
+            await _answer(send, 431, "The request's headers are too large.", "HEADERS_TOO_LARGE")
+            return
         received = 0
         exceeded = response_started = False
 
@@ -124,23 +136,23 @@ class BodySizeLimitMiddleware:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"The request body exceeds {self.max_bytes} bytes.",
-                "code": "PAYLOAD_TOO_LARGE",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"The request body exceeds {self.max_bytes} bytes."
+        await _answer(send, 413, detail, "PAYLOAD_TOO_LARGE")
+
+
+async def _answer(send: Send, status: int, detail: str, code: str) -> None:
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class _BodyTooLarge(Exception):

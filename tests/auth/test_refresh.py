@@ -62,6 +62,25 @@ async def test_reuse_of_a_spent_token_ends_that_session_at_once(
     assert (await refresh(client, other_device.refresh_token)).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "token",
+    ["", "x", "r" * 257, "t" * 4096, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"],
+    ids=["empty", "short", "just-too-long", "4-kib", "a-jwt"],
+)
+async def test_any_string_that_is_not_a_live_refresh_token_is_401(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    """Whatever its length or shape (an access token sent by mistake, say)."""
+    assert_invalid_token(await refresh(client, token))
+
+
+async def test_an_access_token_in_place_of_a_refresh_token_is_401(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    account = await logged_in(client, mailbox)
+    assert_invalid_token(await refresh(client, account.access_token))
+
+
 async def test_an_unknown_token_is_401(client: httpx.AsyncClient) -> None:
     assert_invalid_token(await refresh(client, secrets.token_urlsafe(32)))
 

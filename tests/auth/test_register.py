@@ -142,3 +142,53 @@ async def test_phone_is_stored_in_e164(client: httpx.AsyncClient, mailbox: Mailb
     )
     me = await client.get("/users/me", headers=account.headers)
     assert me.json()["phone_number"] == "+14155552671"
+
+
+def fullwidth(text: str) -> str:
+    return "".join(chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in text)
+
+
+def mathematical_bold(text: str) -> str:
+    return "".join(
+        chr(0x1D41A + ord(char) - ord("a")) if "a" <= char <= "z" else char for char in text
+    )
+
+
+async def test_look_alike_addresses_are_the_same_account(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    """Fullwidth letters, mathematical bold and a dotless i pass for the address they
+    copy: they register nothing new, and they log in to the account they look like."""
+    local = f"mimi{unique_email().split('@')[0].replace('-', '')}"
+    owner = f"{local}@example.com"
+    assert (await register(client, owner)).status_code == ACCEPTED
+    await client.post(
+        "/auth/verify-email", json={"token": (await mailbox.last(owner, "Verify")).token}
+    )
+    copies = [
+        f"{fullwidth(local)}@example.com",
+        f"{mathematical_bold(local)}@example.com",
+        f"{local.replace('i', chr(0x131))}@example.com",
+    ]
+    for copy in copies:
+        assert (
+            await register(client, copy, password="an impostor's passphrase")
+        ).status_code == 202
+        logged_in = await attempt(client, copy, PASSWORD)
+        assert logged_in.status_code == 200, copy
+    notices = await mailbox.wait_for(owner, "tried to register", count=len(copies))
+    assert {message.recipients[0] for message in notices} == {owner}
+    assert not [m for m in mailbox.received if "Verify" in m.subject and m.recipients[0] in copies]
+
+
+async def test_a_local_part_mixing_scripts_is_422(client: httpx.AsyncClient) -> None:
+    cyrillic_a = "\u0430"
+    for address in (f"p{cyrillic_a}ypal@example.com", f"{cyrillic_a}dmin@example.com"):
+        response = await register(client, address)
+        assert response.status_code == 422, address
+        assert "mixes scripts" in response.text
+    for address in (
+        "\u0438\u0432\u0430\u043d@example.com",
+        "\u5c71\u7530\u305f\u308d\u3046@example.jp",
+    ):
+        assert (await register(client, address)).status_code == ACCEPTED, address

@@ -4,14 +4,22 @@ for a new one without telling anyone which addresses have accounts."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from fastapi_auth.auth.tokens import VERIFY_EMAIL_SALT
 from tests.auth.conftest import backdated_link_token, tampered
+from tests.conftest import AppFactory, two_instances
 from tests.mailbox import Mailbox
 from tests.support import (
     PASSWORD,
+    Account,
+    count_events,
+    login,
     queued_subjects,
     register,
     register_verified,
@@ -38,7 +46,7 @@ def assert_invalid_link(response: httpx.Response) -> None:
 
 
 async def test_the_link_answers_json_once_and_then_400(
-    client: httpx.AsyncClient, mailbox: Mailbox
+    client: httpx.AsyncClient, mailbox: Mailbox, reuse_at_once: None
 ) -> None:
     email, token = await registered(client, mailbox)
     first = await client.get("/auth/verify-email", params={"token": token}, headers=JSON)
@@ -54,7 +62,7 @@ async def test_the_link_answers_json_once_and_then_400(
 
 
 async def test_a_browser_or_a_mail_scanner_gets_a_button_and_nothing_changes(
-    client: httpx.AsyncClient, mailbox: Mailbox
+    client: httpx.AsyncClient, mailbox: Mailbox, reuse_at_once: None
 ) -> None:
     """Only the page's form post verifies; it answers with a page too."""
     email, token = await registered(client, mailbox)
@@ -84,7 +92,9 @@ async def test_a_browser_or_a_mail_scanner_gets_a_button_and_nothing_changes(
     assert "Link not valid" in twice.text
 
 
-async def test_single_page_apps_post_the_token(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
+async def test_single_page_apps_post_the_token(
+    client: httpx.AsyncClient, mailbox: Mailbox, reuse_at_once: None
+) -> None:
     email, token = await registered(client, mailbox)
     first = await client.post("/auth/verify-email", json={"token": token})
     assert first.status_code == 200
@@ -154,3 +164,42 @@ async def test_resend_answers_alike_and_mails_only_the_unverified(
         "/auth/reset-password", json={"token": fresh.token, "new_password": "once more, please"}
     )
     assert_invalid_link(again)
+
+
+async def test_concurrent_uses_of_one_link_act_once_and_answer_alike(
+    app: FastAPI, make_app: AppFactory, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mail scanner and the owner, or a double click, over two instances: one acts,
+    the others get the same answer, and the log holds one event; a later use is 400."""
+    async with two_instances(app, make_app) as (first, second):
+        for _ in range(3):
+            email, token = await registered(first, mailbox)
+            answers = await asyncio.gather(
+                *(
+                    (first, second)[index % 2].post("/auth/verify-email", json={"token": token})
+                    for index in range(8)
+                )
+            )
+            assert {answer.status_code for answer in answers} == {200}, [a.text for a in answers]
+            assert len({answer.text for answer in answers}) == 1
+            assert await count_events(app, email, "email_verified") == 1
+            monkeypatch.setattr("fastapi_auth.auth.service.RACING_USE", timedelta(0))
+            assert_invalid_link(await first.post("/auth/verify-email", json={"token": token}))
+            monkeypatch.undo()
+
+            account = await login(first, Account(email, PASSWORD))
+            moved = unique_email("moved")
+            body = {"email": moved, "current_password": PASSWORD}
+            assert (await first.patch("/users/me", json=body, headers=account.headers)).is_success
+            confirm = (await mailbox.last(moved, "Confirm")).token
+            answers = await asyncio.gather(
+                *(
+                    (first, second)[index % 2].post("/auth/verify-email", json={"token": confirm})
+                    for index in range(8)
+                )
+            )
+            assert {answer.status_code for answer in answers} == {200}, [a.text for a in answers]
+            assert await count_events(app, moved, "email_change_confirmed") == 1
+            monkeypatch.setattr("fastapi_auth.auth.service.RACING_USE", timedelta(0))
+            assert_invalid_link(await second.post("/auth/verify-email", json={"token": confirm}))
+            monkeypatch.undo()

@@ -3,6 +3,8 @@ not retried, and a temporary one that never ends stops after EMAIL_MAX_ATTEMPTS.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from fastapi_auth.models.outbox_email import FAILED, SENT
@@ -57,3 +59,21 @@ async def test_a_refused_email_ends_failed_with_the_servers_reason(
     assert row.last_error is not None
     assert reply.split(" ", 2)[2] in row.last_error
     assert reply.split(" ", 1)[0] in row.last_error
+
+
+async def test_an_address_the_server_cannot_take_without_smtputf8_fails_at_once(
+    email_database: TestDatabase, outbox: Outbox
+) -> None:
+    """An address with non-ASCII letters needs SMTPUTF8; a server without it will never
+    take it, so retrying for an hour only delays telling anyone."""
+    email = f"\u0438\u0432\u0430\u043d{uuid.uuid4().int % 10**12}@example.com"
+    with running(SmtpServer(enable_SMTPUTF8=False)) as server:
+        async with (
+            email_app(email_database, server.port, email_max_attempts=8) as application,
+            http_client(application) as http,
+        ):
+            assert (await register(http, email)).status_code == 202
+            [row] = await outbox.wait_until(all_in(FAILED), email)
+    assert row.attempts == 1
+    assert row.last_error is not None
+    assert "SMTPUTF8" in row.last_error

@@ -183,3 +183,26 @@ async def test_email_changes_cannot_flood_a_mailbox(
     assert len(confirmations) == 3
     received = await mailbox.wait_for(target, "Confirm", count=3)
     assert all("Mallory" not in message.text for message in received)
+
+
+async def test_probing_which_addresses_are_taken_is_bounded(
+    limited_app: LimitedAppFactory, client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    """A 409 tells that an address has an account. Without the password a token learns
+    nothing (400, counted by the lockout); with it, probes count against the account's
+    own email limit, so an hour yields as many answers as that limit, then 429."""
+    taken = [await register_verified(client, mailbox) for _ in range(4)]
+    account = await register_verified(client, mailbox)
+    app = await limited_app(rate_limit_emails_per_address="3/hour", lockout_threshold=3)
+    async with http_client(app, client=ATTACKER) as attacker:
+        await login(attacker, account)
+        blind = await attacker.patch(
+            "/users/me", json={"email": taken[0].email}, headers=account.headers
+        )
+        assert blind.status_code == 400
+        answers = []
+        for other in [*taken, *taken]:
+            body = {"email": other.email, "current_password": account.password}
+            response = await attacker.patch("/users/me", json=body, headers=account.headers)
+            answers.append(response.status_code)
+    assert answers == [409, 409, 409] + [429] * 5

@@ -3,8 +3,10 @@ limits on the emails a stranger can make the service send."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -165,4 +167,50 @@ async def test_an_unreachable_redis_fails_open_and_says_so(
                 (await http.post("/auth/login", json=credentials)).status_code for _ in range(2)
             ]
     assert answers == [200, 200]
-    assert "letting the request through" in caplog.text
+    assert "letting requests through" in caplog.text
+
+
+@dataclass
+class SilentServer:
+    """Accepts connections and reads what it is sent, but never answers: a hung Redis."""
+
+    connections: int = 0
+    received: int = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        while chunk := await reader.read(65536):
+            self.received += len(chunk)
+        writer.close()
+
+
+async def test_a_hanging_redis_is_given_up_on_at_once_and_left_alone(
+    make_app: AppFactory,
+    client: httpx.AsyncClient,
+    mailbox: Mailbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After one timed-out call per store, requests do not wait for it again: nothing more
+    is sent to it, and the log says so once per store, not once a request."""
+    account = await register_verified(client, mailbox)
+    silent = SilentServer()
+    server = await asyncio.start_server(silent.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        app = await make_app(rate_limit_enabled=True, redis_url=f"redis://127.0.0.1:{port}/0")
+        credentials = {"email": account.email, "password": account.password}
+        with caplog.at_level(logging.WARNING, logger="fastapi_auth.ratelimit"):
+            async with http_client(app, client=ATTACKER) as http, asyncio.timeout(30):
+                first = await http.post("/auth/login", json=credentials)
+                assert first.status_code == 200
+                sent_after_first = silent.received
+                later = [
+                    (await http.post("/auth/login", json=credentials)).status_code for _ in range(5)
+                ]
+        assert later == [200] * 5
+        assert sent_after_first > 0
+        assert silent.received == sent_after_first, "later requests still waited for Redis"
+        failures = [r for r in caplog.records if "letting requests through" in r.getMessage()]
+        assert len(failures) == 2, [r.getMessage() for r in failures]
+    finally:
+        server.close()

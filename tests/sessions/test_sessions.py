@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from fastapi_auth.models import AuthSession, utcnow
+from tests.conftest import AppFactory, http_client
 from tests.mailbox import Mailbox
 from tests.support import (
     Account,
@@ -279,3 +280,48 @@ async def test_the_schema_lists_these_routes_with_their_error_codes(
     assert listed["application/json"]["schema"]["items"] == {
         "$ref": "#/components/schemas/SessionRead"
     }
+
+
+async def test_a_login_beyond_the_cap_ends_the_least_recently_used(
+    make_app: AppFactory, mailbox: Mailbox
+) -> None:
+    app = await make_app(max_sessions_per_user=3)
+    async with http_client(app) as client:
+        account = await register_verified(client, mailbox)
+        devices = [await login_device(client, account, f"device {index}") for index in range(5)]
+        listed = await client.get("/users/me/sessions", headers=devices[-1].headers)
+        assert [item["user_agent"] for item in listed.json()] == [
+            "device 4",
+            "device 3",
+            "device 2",
+        ]
+        for ended in devices[:2]:
+            assert (await client.get("/users/me", headers=ended.headers)).status_code == 401
+        for kept in devices[2:]:
+            assert (await client.get("/users/me", headers=kept.headers)).status_code == 200
+
+
+async def test_a_long_sessions_list_is_paged_through_its_link_header(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    account = await register_verified(client, mailbox)
+    devices = [await login_device(client, account, f"device {index}") for index in range(7)]
+    reader = devices[0]
+    seen: list[list[str]] = []
+    url: str | None = "/users/me/sessions?limit=3"
+    while url is not None:
+        page = await client.get(url, headers=reader.headers)
+        assert page.status_code == 200, page.text
+        seen.append([item["user_agent"] for item in page.json()])
+        link = page.headers.get("Link")
+        url = link.split(";")[0].strip("<>") if link else None
+        assert link is None or link.endswith('rel="next"')
+    assert [len(items) for items in seen] == [3, 3, 1]
+    assert [agent for items in seen for agent in items] == [f"device {i}" for i in range(6, -1, -1)]
+    whole = (await client.get("/users/me/sessions", headers=reader.headers)).json()
+    assert len(whole) == 7
+    assert "Link" not in (await client.get("/users/me/sessions", headers=reader.headers)).headers
+    assert [item["current"] for item in whole].count(True) == 1
+    bad = await client.get("/users/me/sessions", params={"cursor": "nope"}, headers=reader.headers)
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "INVALID_CURSOR"

@@ -3,11 +3,14 @@ the address is free, a goodbye email is sent, and the log keeps only types and t
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from fastapi_auth.models import AuthSession, SecurityEvent, User
+from tests.conftest import AppFactory, two_instances
 from tests.mailbox import Mailbox
 from tests.support import (
     Account,
@@ -21,6 +24,7 @@ from tests.support import (
 )
 
 GOODBYE = "Your account has been deleted"
+FAST_HASHING = {"argon2_memory_kib": 8_192, "argon2_time_cost": 1}
 
 
 async def delete_account(
@@ -134,3 +138,104 @@ async def test_deletion_ends_everything_and_frees_the_address(
         "login_succeeded",
         "email_verified",
     ]
+
+
+async def test_deletion_removes_the_accounts_mail_to_every_address_it_had(
+    app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    account = await login(client, await register_verified(client, mailbox, full_name="Ada"))
+    first_address = account.email
+    moved = f"moved-{first_address}"
+    changed = await client.patch(
+        "/users/me",
+        json={"email": moved, "current_password": account.password},
+        headers=account.headers,
+    )
+    assert changed.status_code == 200
+    confirmation = await mailbox.last(moved, "Confirm")
+    assert (await client.post("/auth/verify-email", json={"token": confirmation.token})).is_success
+    assert await queued_subjects(app, first_address)
+
+    assert (await delete_account(client, account, account.password)).status_code == 204
+    assert await queued_subjects(app, first_address) == []
+    assert await queued_subjects(app, moved) == [GOODBYE]
+
+
+async def test_deletion_keeps_mail_of_another_account_at_a_stale_pending_address(
+    app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    """A's pending change to X was never confirmed; B then made X theirs. Deleting A must
+    not delete B's mail."""
+    first = await login(client, await register_verified(client, mailbox))
+    contested = f"contested-{first.email}"
+    pending = await client.patch(
+        "/users/me",
+        json={"email": contested, "current_password": first.password},
+        headers=first.headers,
+    )
+    assert pending.json()["pending_email"] == contested
+    assert (await register(client, contested)).status_code == 202
+    verification = await mailbox.last(contested, "Verify")
+    assert (await client.post("/auth/verify-email", json={"token": verification.token})).is_success
+    assert (await client.post("/auth/forgot-password", json={"email": contested})).is_success
+    await mailbox.last(contested, "Reset")
+
+    assert (await delete_account(client, first, first.password)).status_code == 204
+    left = await queued_subjects(app, contested)
+    assert "Reset your password" in left
+    assert "Verify your email address" in left
+
+
+async def test_requests_racing_a_deletion_end_in_4xx_and_leave_nothing_behind(
+    app: FastAPI, make_app: AppFactory, mailbox: Mailbox
+) -> None:
+    """Logins (right and wrong), profile updates and password changes in flight while the
+    account is deleted, over two instances: none is a 500, and nothing of the account,
+    an IP address included, survives the deletion."""
+    async with two_instances(app, make_app, **FAST_HASHING) as (first, second):
+        for _ in range(4):
+            account = await register_verified(first, mailbox)
+            deleter = await login_device(first, account, "deleter")
+            racer = await login_device(second, account, "racer")
+            user_id = (await stored_user(app, account.email)).id
+            right = {"email": account.email, "password": account.password}
+            wrong = {"email": account.email, "password": "not the password at all"}
+            change = {"current_password": account.password, "new_password": "racing passphrase"}
+            requests = [
+                delete_account(first, deleter, account.password),
+                *(second.post("/auth/login", json=right) for _ in range(3)),
+                *(first.post("/auth/login", json=wrong) for _ in range(3)),
+                *(
+                    second.patch("/users/me", json={"full_name": "Racer"}, headers=racer.headers)
+                    for _ in range(3)
+                ),
+                second.post("/users/change-password", json=change, headers=racer.headers),
+            ]
+            answers = await asyncio.gather(*requests)
+            for answer in answers[1:]:
+                assert answer.status_code in {200, 401}, answer.text
+            deleted, changed = answers[0], answers[-1]
+            assert (deleted.status_code, changed.status_code) in {(204, 401), (401, 200)}
+            if changed.status_code == 200:
+                # The change won (a credential change wins over what began before it, and
+                # the deletion was bound to the old password); delete with the new one.
+                again = await delete_account(second, racer, "racing passphrase")
+                assert again.status_code == 204, again.text
+            after = await second.post("/auth/login", json=right)
+            assert after.status_code == 401
+            async with runtime_of(app).database.transaction() as session:
+                assert await session.get(User, user_id) is None
+                live = await session.scalar(
+                    select(func.count())
+                    .select_from(AuthSession)
+                    .where(AuthSession.user_id == user_id)
+                )
+                traces = (
+                    await session.execute(
+                        select(SecurityEvent.ip_address, SecurityEvent.user_agent).where(
+                            SecurityEvent.user_id == user_id
+                        )
+                    )
+                ).all()
+            assert live == 0
+            assert {tuple(row) for row in traces} == {(None, None)}

@@ -146,7 +146,7 @@ async def test_patch_needs_a_token(client: httpx.AsyncClient) -> None:
 
 
 async def test_an_email_change_waits_for_the_link_sent_to_the_new_address(
-    app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox
+    app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox, reuse_at_once: None
 ) -> None:
     account = await logged_in(client, mailbox)
     new_email = unique_email("moved")

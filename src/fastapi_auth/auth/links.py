@@ -47,7 +47,7 @@ class ActivationLink:
 
 class Links:
     def __init__(self, settings: Settings, codec: LinkTokenCodec) -> None:
-        self._base = settings.frontend_url.rstrip("/")
+        self._base = settings.public_url
         self._codec = codec
 
     def _url(self, path: str, payload: dict[str, object], salt: str) -> str:

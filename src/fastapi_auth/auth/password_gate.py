@@ -20,7 +20,7 @@ from fastapi_auth.auth.passwords import PasswordHasher, Verification
 from fastapi_auth.client import ClientInfo
 from fastapi_auth.ratelimit.attempts import PasswordAttempts
 from fastapi_auth.security_events.schemas import SecurityEventType
-from fastapi_auth.security_events.service import record_event
+from fastapi_auth.security_events.service import record_event_if_account_exists
 
 
 @dataclass(frozen=True)
@@ -52,5 +52,7 @@ class PasswordGate:
         if verification.valid:
             await self.attempts.release(reservation)
         elif check.user_id is not None:
-            record_event(session, check.user_id, check.failure_event, check.client)
+            await record_event_if_account_exists(
+                session, check.user_id, check.failure_event, check.client
+            )
         return verification

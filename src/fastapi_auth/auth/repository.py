@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.models import Registration, utcnow
@@ -49,6 +49,15 @@ class RegistrationRepository:
             .where(Registration.email_key == key, Registration.expires_at > now)
         )
         return int(count or 0)
+
+    async def keep_until(self, registration_id: uuid.UUID, until: datetime) -> None:
+        """Long enough for the link just sent; never shorter than it was."""
+        await self.session.execute(
+            update(Registration)
+            .where(Registration.id == registration_id, Registration.expires_at < until)
+            .values(expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
 
     async def delete_for(self, key: str) -> None:
         """The address has an account now: every other registration of it is void."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from fastapi_auth.auth.password_policy import password_weakness
 from fastapi_auth.users.schemas import (
@@ -15,7 +15,11 @@ from fastapi_auth.users.schemas import (
 )
 
 LinkToken = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
-RefreshTokenField = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+RefreshTokenField = Annotated[
+    str, Field(description="Any string is accepted; one that is not a live token is 401.")
+]
+"""No length limit of its own (the body cap bounds it): a wrong string, an access token
+sent by mistake, is an invalid token (401), not an invalid request."""
 
 
 class RegisterRequest(RequestModel):

@@ -65,6 +65,17 @@ class CancelledEmailChange:
     """The account's address now: the one it had before the change."""
 
 
+RACING_USE = timedelta(seconds=2)
+
+
+def _confirmed_since(change: EmailChange, since: datetime) -> bool:
+    return (
+        change.cancelled_at is None
+        and change.confirmed_at is not None
+        and change.confirmed_at >= since
+    )
+
+
 def _moment(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -87,6 +98,7 @@ class AuthService:
             self.session,
             "reset_password",
             user.email,
+            account=user.id,
             full_name=user.full_name,
             email=user.email,
             link=self.links.reset_password(user.id, user.security_stamp),
@@ -100,11 +112,12 @@ class AuthService:
         if registration is None:
             return
         lifetime = timedelta(minutes=self.runtime.settings.reset_token_expire_minutes)
-        registration.expires_at = max(registration.expires_at, now + lifetime)
+        await self.registrations.keep_until(registration.id, now + lifetime)
         self.runtime.mailer.queue(
             self.session,
             "activate_account",
             registration.email,
+            account=registration.id,
             email=registration.email,
             link=self.links.activate(registration.id),
             minutes=self.runtime.settings.reset_token_expire_minutes,
@@ -126,6 +139,7 @@ class AuthService:
                 self.session,
                 "register_attempt",
                 existing.email,
+                account=existing.id,
                 full_name=existing.full_name,
                 email=existing.email,
                 link=self.links.reset_password(existing.id, existing.security_stamp),
@@ -148,6 +162,7 @@ class AuthService:
             self.session,
             "verify_email",
             registration.email,
+            account=registration.id,
             email=registration.email,
             link=self.links.verify_registration(registration.id),
             hours=self.runtime.settings.verify_token_expire_hours,
@@ -172,21 +187,29 @@ class AuthService:
             raise InvalidLinkToken()
 
     async def verify_email(self, token: str, client: ClientInfo) -> VerifiedEmail:
+        """Of concurrent uses of one link exactly one acts; the others (a double click, a
+        scanner racing the owner: uses within `RACING_USE` of the one that acted) get
+        the same answer and write nothing. A use after that is a spent link (400)."""
+        racing_since = utcnow() - RACING_USE
         link = self.links.read_verification(token)
-        if link.kind == "registration":
-            registration = await self.registrations.get_live(link.record_id, utcnow())
-            if registration is None:
-                raise InvalidLinkToken()
+        if link.kind == "email_change":
+            return await self._confirm_email_change(link.record_id, racing_since, client)
+        registration = await self.registrations.get_live(link.record_id, utcnow())
+        if registration is not None:
             await self._activate(registration, registration.password_hash, client)
             return VerifiedEmail(email=registration.email, kind="registration")
-        return await self._confirm_email_change(link.record_id, client)
+        activated = await self.users.fresh(link.record_id)
+        if activated is None or activated.created_at < racing_since:
+            raise InvalidLinkToken()
+        return VerifiedEmail(email=activated.email, kind="registration")
 
     async def _activate(
         self, registration: Registration, password_hash: str, client: ClientInfo
-    ) -> User:
+    ) -> None:
         """The registration becomes the account (its id too), unless the address has one
-        already: then, or when the same link won a moment earlier, the link is spent. The
-        profile comes along only with the registration's own password."""
+        already: then the link is spent, but for a request that raced the one that just
+        activated this very registration with its own password, which gets the same
+        answer and writes nothing. The profile comes along only with that password."""
         own = password_hash == registration.password_hash
         user = User(
             id=registration.id,
@@ -198,32 +221,41 @@ class AuthService:
             is_verified=True,
         )
         if not await self.users.insert_if_email_free(user):
+            if own and await self.users.fresh(registration.id) is not None:
+                return
             raise InvalidLinkToken()
         await self.registrations.delete_for(registration.email_key)
         record_event(self.session, user.id, SecurityEventType.EMAIL_VERIFIED, client)
-        return user
 
     async def _confirm_email_change(
-        self, change_id: uuid.UUID, client: ClientInfo
+        self, change_id: uuid.UUID, racing_since: datetime, client: ClientInfo
     ) -> VerifiedEmail:
         """Bound to the security stamp the change was asked for under: a reset or password
         change since (which also cancelled it) leaves the link dead. The sessions the
         account has stay: they were made by whoever knows its password."""
         change = await self.email_changes.get(change_id)
+        if change is not None and _confirmed_since(change, racing_since):
+            return VerifiedEmail(email=change.new_email, kind="email_change")
         if not self._is_pending(change):
             raise InvalidLinkToken()
         key = email_key(change.new_email)
-        await self.security.apply(
-            CredentialChange(
-                user_id=change.user_id,
-                expected_stamp=change.security_stamp,
-                reason="email_changed",
-                lost=InvalidLinkToken,
-                values={"email": change.new_email, "email_key": key, "is_verified": True},
-                keep=KEEP_EVERY_SESSION,
-                confirming_email_change=change.id,
+        try:
+            await self.security.apply(
+                CredentialChange(
+                    user_id=change.user_id,
+                    expected_stamp=change.security_stamp,
+                    reason="email_changed",
+                    lost=InvalidLinkToken,
+                    values={"email": change.new_email, "email_key": key, "is_verified": True},
+                    keep=KEEP_EVERY_SESSION,
+                    confirming_email_change=change.id,
+                )
             )
-        )
+        except InvalidLinkToken:
+            now = await self.email_changes.fresh(change.id)
+            if now is None or not _confirmed_since(now, racing_since):
+                raise
+            return VerifiedEmail(email=change.new_email, kind="email_change")
         if not await self.email_changes.confirm_if_pending(change.id, utcnow()):
             raise InvalidLinkToken()
         await self.registrations.delete_for(key)
@@ -282,6 +314,7 @@ class AuthService:
             self.session,
             "email_change_cancelled",
             user.email,
+            account=user.id,
             full_name=user.full_name,
             email=user.email,
             new_email=change.new_email,

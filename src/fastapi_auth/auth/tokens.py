@@ -108,6 +108,14 @@ def new_refresh_token() -> str:
     return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
 
 
+REFRESH_TOKEN_LENGTH = len(secrets.token_urlsafe(REFRESH_TOKEN_BYTES))
+
+
+def is_refresh_token_shaped(token: str) -> bool:
+    """A string no refresh token could be needs no query to be refused."""
+    return len(token) == REFRESH_TOKEN_LENGTH
+
+
 def hash_refresh_token(token: str) -> str:
     """Refresh tokens carry 256 bits of entropy, so a fast unsalted digest is enough."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.db import OUTBOX_TOUCHED
@@ -95,12 +95,12 @@ class OutboxRepository:
         self.session.info[OUTBOX_TOUCHED] = True
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def delete_addressed_to(self, recipients: Sequence[str]) -> int:
-        """Every email to these addresses, sent or not: they hold the name and address of
-        an account that is being deleted."""
-        lowered = [recipient.lower() for recipient in recipients]
+    async def delete_for_account(self, account_id: uuid.UUID) -> int:
+        """Every email about an account that is being deleted, sent or not and to whichever
+        of its addresses: they hold its name and addresses. Mail to an address the account
+        once had but that belongs to someone else now is someone else's, and stays."""
         result = await self.session.execute(
-            delete(OutboxEmail).where(func.lower(OutboxEmail.recipient).in_(lowered))
+            delete(OutboxEmail).where(OutboxEmail.account_id == account_id)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 

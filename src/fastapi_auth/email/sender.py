@@ -16,6 +16,8 @@ import aiosmtplib
 from fastapi_auth.settings import Settings
 
 logger = logging.getLogger("fastapi_auth.email")
+KEEP_LINKS = "fastapi_auth_keep_links"
+"""The one log line meant to show links (`fastapi_auth.log_redaction` lets it through)."""
 
 SMTP_PERMANENT_FAILURE = 500
 
@@ -34,7 +36,13 @@ class LogEmailSender:
     async def send(self, message: EmailMessage) -> None:
         body = message.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
-        logger.warning("email to %s: %s\n%s", message["To"], message["Subject"], text.rstrip())
+        logger.warning(
+            "email to %s: %s\n%s",
+            message["To"],
+            message["Subject"],
+            text.rstrip(),
+            extra={KEEP_LINKS: True},
+        )
 
 
 class SmtpEmailSender:
@@ -60,6 +68,11 @@ class SmtpEmailSender:
         except aiosmtplib.SMTPResponseException as error:
             if error.code >= SMTP_PERMANENT_FAILURE:
                 raise PermanentDeliveryError(f"{error.code} {error.message}") from error
+            raise
+        except aiosmtplib.SMTPNotSupported as error:
+            if "SMTPUTF8" in str(error):
+                # The address needs it and this server has none: no retry can change that.
+                raise PermanentDeliveryError(str(error)) from error
             raise
         except aiosmtplib.SMTPRecipientsRefused as error:
             # A refused RCPT is not an SMTPResponseException: it carries one per recipient.

@@ -6,6 +6,7 @@ or rolled back with the change that caused it, and the dispatcher delivers it.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -67,11 +68,20 @@ class Mailer:
         self._composer = composer
 
     def queue(
-        self, session: AsyncSession, template: Template, recipient: str, **context: Any
+        self,
+        session: AsyncSession,
+        template: Template,
+        recipient: str,
+        *,
+        account: uuid.UUID | None,
+        **context: Any,
     ) -> None:
+        """`account`: the account (or registration) the email is about, whatever address
+        it goes to, so deleting the account deletes its mail and nobody else's."""
         email = self._composer.compose(template, recipient, **context)
         OutboxRepository(session).add(
             OutboxEmail(
+                account_id=account,
                 recipient=email.recipient,
                 subject=email.subject,
                 text_body=email.text,

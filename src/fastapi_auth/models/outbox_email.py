@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import Index, String, Text
@@ -18,6 +19,9 @@ class OutboxEmail(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "outbox_emails"
     __table_args__ = (Index("ix_outbox_emails_due", "status", "next_attempt_at"),)
 
+    account_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    """The account (or registration) it is about; no foreign key, as a registration's id
+    becomes its account's. None for mail that outlives its account (the goodbye)."""
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(255))
     text_body: Mapped[str] = mapped_column(Text)

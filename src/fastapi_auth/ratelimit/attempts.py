@@ -19,13 +19,12 @@ So with a threshold of N at most N wrong guesses of a pair are ever evaluated be
 the first lock, and one after each lock ends, however many arrive at once.
 
 Keys name accounts and addresses by digest. A store that fails lets the attempt
-through and says so in the log, as the rate limits do.
+through and is left alone for a while (`CircuitBreaker`), as the rate limits do.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import secrets
 import time
@@ -35,16 +34,15 @@ from typing import TYPE_CHECKING, Protocol
 from limits import parse
 
 from fastapi_auth.errors import RateLimited
+from fastapi_auth.ratelimit.breaker import TIMEOUT_SECONDS, CircuitBreaker
 from fastapi_auth.settings import Settings
 
 if TYPE_CHECKING:
     import redis.asyncio as redis
 
-logger = logging.getLogger("fastapi_auth.ratelimit")
 
 LOCKED_DETAIL = "Too many failed password attempts for this account; try again later."
 EPOCH_SECONDS = 400 * 24 * 3600
-REDIS_TIMEOUT_SECONDS = 1.0
 SWEEP_EVERY = 1024
 
 
@@ -140,8 +138,8 @@ class RedisAttemptStore:
 
         self._client: redis.Redis = redis.from_url(
             url,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=TIMEOUT_SECONDS,
+            socket_connect_timeout=TIMEOUT_SECONDS,
         )
         self._prefix = prefix
         self._reserve = self._client.register_script(RESERVE_SCRIPT)
@@ -247,13 +245,14 @@ class PasswordAttempts:
             self._store: AttemptStore = store
         elif settings.redis_url:
             prefix = f"{settings.rate_limit_key_prefix}:attempts"
-            self._store = RedisAttemptStore(settings.redis_url, prefix)
+            self._store = RedisAttemptStore(settings.redis_url.get_secret_value(), prefix)
         else:
             self._store = MemoryAttemptStore()
+        self._breaker = CircuitBreaker("the lockout's store (REDIS_URL)")
 
     async def reserve(self, account: str, ip: str | None) -> Reservation:
         """Raises `RateLimited` when the pair is locked or the account's cap is reached."""
-        if not self.enabled:
+        if not self.enabled or self._breaker.is_open():
             return Reservation(keys=None)
         account_id = digest(account)
         try:
@@ -265,9 +264,10 @@ class PasswordAttempts:
             )
             reservation = Reservation(keys=keys)
             wait_ms = await self._store.reserve(keys, self._policy, reservation.member)
-        except Exception:
-            logger.exception("attempt store failed; letting the password check through")
+        except Exception as error:
+            self._breaker.failed(error)
             return Reservation(keys=None)
+        self._breaker.succeeded()
         if wait_ms is not None:
             raise RateLimited(math.ceil(wait_ms / 1000), LOCKED_DETAIL)
         return reservation
@@ -275,12 +275,12 @@ class PasswordAttempts:
     async def release(self, reservation: Reservation) -> None:
         """The password was right: the run of failures (and its lock) ends, here and
         account-wide."""
-        if reservation.keys is None:
+        if reservation.keys is None or self._breaker.is_open():
             return
         try:
             await self._store.release(reservation.keys)
-        except Exception:
-            logger.exception("attempt store failed; failures not cleared")
+        except Exception as error:
+            self._breaker.failed(error)
 
     async def lift(self, account: str) -> None:
         """A password reset proves the owner: every lock and count of the account ends."""
@@ -288,8 +288,8 @@ class PasswordAttempts:
             return
         try:
             await self._store.next_epoch(digest(account))
-        except Exception:
-            logger.exception("attempt store failed; lockouts not lifted")
+        except Exception as error:
+            self._breaker.failed(error)
 
     async def aclose(self) -> None:
         await self._store.aclose()

@@ -5,14 +5,14 @@ decided here: requests per client IP for every unauthenticated endpoint that
 works or mails, and emails per address. Password attempts (lockout and the
 account cap) are counted before they are evaluated, in `attempts.py`.
 
-If Redis stops answering, limits fail open and say so in the log: an outage
-of the limiter must not become an outage of login.
+If Redis stops answering, or hangs, limits fail open within `TIMEOUT_SECONDS`
+and leave it alone for a while (`breaker.py`), saying so once in the log: an
+outage of the limiter must not become an outage of login.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import time
 from typing import Any, Literal
@@ -25,9 +25,8 @@ from limits.storage import storage_from_string
 
 from fastapi_auth.client import ClientDep
 from fastapi_auth.errors import RateLimited
+from fastapi_auth.ratelimit.breaker import TIMEOUT_SECONDS, CircuitBreaker
 from fastapi_auth.settings import Settings
-
-logger = logging.getLogger("fastapi_auth.ratelimit")
 
 LimitName = Literal["login", "register", "email", "token", "emails_per_address"]
 
@@ -40,11 +39,8 @@ def account_id(account: str) -> str:
 def storage_uri(settings: Settings) -> str:
     if not settings.redis_url:
         return "async+memory://"
-    return (
-        settings.redis_url
-        if settings.redis_url.startswith("async+")
-        else ("async+" + settings.redis_url)
-    )
+    url = settings.redis_url.get_secret_value()
+    return url if url.startswith("async+") else f"async+{url}"
 
 
 class RateLimiter:
@@ -53,7 +49,13 @@ class RateLimiter:
         self._settings = settings
         options: dict[str, Any] = {}
         if settings.redis_url:
-            options = {"key_prefix": settings.rate_limit_key_prefix, "implementation": "redispy"}
+            options = {
+                "key_prefix": settings.rate_limit_key_prefix,
+                "implementation": "redispy",
+                "socket_timeout": TIMEOUT_SECONDS,
+                "socket_connect_timeout": TIMEOUT_SECONDS,
+            }
+        self._breaker = CircuitBreaker("the rate limiter's store (REDIS_URL)")
         storage = storage_from_string(storage_uri(settings), **options)
         assert isinstance(storage, Storage), "an async+ storage URI gives an async storage"
         self.storage = storage
@@ -68,17 +70,18 @@ class RateLimiter:
 
     async def hit(self, name: LimitName, *identity: str) -> None:
         """Count one request; raise `RateLimited` once the window is full."""
-        if not self.enabled:
+        if not self.enabled or self._breaker.is_open():
             return
         item, key = self._limits[name], account_id("\x1f".join(identity))
         try:
-            if await self._strategy.hit(item, name, key):
-                return
-            stats = await self._strategy.get_window_stats(item, name, key)
-        except Exception:
-            logger.exception("rate limiter storage failed; letting the request through")
+            allowed = await self._strategy.hit(item, name, key)
+            stats = None if allowed else await self._strategy.get_window_stats(item, name, key)
+        except Exception as error:
+            self._breaker.failed(error)
             return
-        raise RateLimited(self._retry_after(stats.reset_time))
+        self._breaker.succeeded()
+        if stats is not None:
+            raise RateLimited(self._retry_after(stats.reset_time))
 
     async def aclose(self) -> None:
         """Closes the Redis connections; `limits` keeps its client on the storage's bridge."""

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from fastapi_auth.auth.dependencies import AUTHENTICATION_ERRORS, CurrentUser
 from fastapi_auth.db import SessionDep
-from fastapi_auth.errors import error_responses
+from fastapi_auth.errors import InvalidCursor, error_responses
 from fastapi_auth.security_events.schemas import SecurityEventPage
-from fastapi_auth.security_events.service import InvalidCursor, list_events
+from fastapi_auth.security_events.service import list_events
 
 router = APIRouter(prefix="/users/me/security-events", tags=["sessions"])
 

@@ -192,7 +192,7 @@ class SessionRepository:
                 User.is_active,
                 User.is_verified,
             )
-            .with_for_update(read=True)
+            .with_for_update(key_share=True)
         )
         result = await self.session.execute(insert(AuthSession).from_select(list(values), source))
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -226,6 +226,24 @@ class SessionRepository:
             .with_for_update()
         )
         return found is not None
+
+    async def end_least_recently_used(
+        self, user_id: uuid.UUID, keep: int, reason: str, now: datetime
+    ) -> None:
+        """Ends the live sessions beyond the `keep` most recently used."""
+        beyond = (
+            select(AuthSession.id)
+            .join(User, User.id == AuthSession.user_id)
+            .where(AuthSession.user_id == user_id, _is_live(now))
+            .order_by(AuthSession.last_used_at.desc(), AuthSession.id.desc())
+            .offset(keep)
+        )
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id.in_(beyond.scalar_subquery()))
+            .values(revoked_at=now, revoked_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
 
     async def carry_forward(
         self, user_id: uuid.UUID, old: int, new: int, only: uuid.UUID | None = None
@@ -270,15 +288,31 @@ class SessionRepository:
             .where(AuthSession.id == session_id, AuthSession.user_id == user_id, _is_live(now))
         )
 
-    async def list_live(self, user_id: uuid.UUID, now: datetime) -> Sequence[AuthSession]:
-        return (
-            await self.session.scalars(
-                select(AuthSession)
-                .join(User, User.id == AuthSession.user_id)
-                .where(AuthSession.user_id == user_id, _is_live(now))
-                .order_by(AuthSession.last_used_at.desc())
+    async def list_live(
+        self,
+        user_id: uuid.UUID,
+        now: datetime,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None = None,
+    ) -> Sequence[AuthSession]:
+        """Most recently used first; `after` a page's last (used at, id)."""
+        statement = (
+            select(AuthSession)
+            .join(User, User.id == AuthSession.user_id)
+            .where(AuthSession.user_id == user_id, _is_live(now))
+        )
+        if after is not None:
+            used_at, session_id = after
+            statement = statement.where(
+                or_(
+                    AuthSession.last_used_at < used_at,
+                    (AuthSession.last_used_at == used_at) & (AuthSession.id < session_id),
+                )
             )
-        ).all()
+        statement = statement.order_by(
+            AuthSession.last_used_at.desc(), AuthSession.id.desc()
+        ).limit(limit)
+        return (await self.session.scalars(statement)).all()
 
     async def revoke(self, session_id: uuid.UUID, reason: str, now: datetime) -> bool:
         result = await self.session.execute(

@@ -26,6 +26,11 @@ class SessionRead(BaseModel):
     current: bool = False
 
 
+class SessionPage(BaseModel):
+    items: list[SessionRead]
+    next_cursor: str | None
+
+
 class LogoutAllRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -14,15 +14,20 @@ from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastapi_auth.auth.tokens import hash_refresh_token, new_refresh_token
+from fastapi_auth.auth.tokens import (
+    hash_refresh_token,
+    is_refresh_token_shaped,
+    new_refresh_token,
+)
 from fastapi_auth.client import ClientInfo
 from fastapi_auth.errors import InvalidCredentials, InvalidRefreshToken, NotFound
 from fastapi_auth.models import AuthSession, User, utcnow
+from fastapi_auth.paging import decode_cursor, encode_cursor
 from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.schemas import SecurityEventType
 from fastapi_auth.security_events.service import record_event
 from fastapi_auth.sessions.repository import Rotation, SessionRepository
-from fastapi_auth.sessions.schemas import SessionRead, TokenPair
+from fastapi_auth.sessions.schemas import SessionPage, SessionRead, TokenPair
 
 REVOKED_BY_LOGOUT = "logout"
 REVOKED_BY_USER = "revoked"
@@ -31,6 +36,7 @@ REVOKED_BY_PASSWORD_CHANGE = "password_changed"
 REVOKED_BY_PASSWORD_RESET = "password_reset"
 REVOKED_BY_DELETION = "account_deleted"
 REVOKED_BY_EMAIL_CHANGE_CANCELLED = "email_change_cancelled"
+REVOKED_BY_SESSION_LIMIT = "session_limit"
 
 
 class RefreshTokenReused(InvalidRefreshToken):
@@ -61,6 +67,8 @@ async def rotate_refresh_token(
     decides between a plain 401 and ending the session whose spent token came back
     (theft). Two presenters of one token race the same way: one spends it, the other
     finds it spent."""
+    if not is_refresh_token_shaped(refresh_token):
+        raise InvalidRefreshToken()
     refresh = new_refresh_token()
     rotation = Rotation(
         token_hash=hash_refresh_token(refresh_token),
@@ -103,6 +111,9 @@ class SessionService:
             auth_session, hash_refresh_token(refresh), stamp
         ):
             raise InvalidCredentials()
+        await self.repository.end_least_recently_used(
+            user.id, self.runtime.settings.max_sessions_per_user, REVOKED_BY_SESSION_LIMIT, now
+        )
         return auth_session, token_pair(self.runtime, user.id, auth_session.id, refresh)
 
     async def refuse_rotation(self, refresh_token: str, client: ClientInfo) -> NoReturn:
@@ -176,12 +187,22 @@ class SessionService:
                 )
         return ended
 
-    async def list_sessions(self, user: User, current: uuid.UUID) -> list[SessionRead]:
-        live = await self.repository.list_live(user.id, utcnow())
-        return [
-            SessionRead.model_validate(item).model_copy(update={"current": item.id == current})
-            for item in live
-        ]
+    async def list_sessions(
+        self, user: User, current: uuid.UUID, limit: int, cursor: str | None
+    ) -> SessionPage:
+        """A page, most recently used first, and the cursor of the next one (None: last)."""
+        after = decode_cursor(cursor) if cursor else None
+        live = await self.repository.list_live(user.id, utcnow(), limit + 1, after)
+        page = live[:limit]
+        return SessionPage(
+            items=[
+                SessionRead.model_validate(item).model_copy(update={"current": item.id == current})
+                for item in page
+            ],
+            next_cursor=(
+                encode_cursor(page[-1].last_used_at, page[-1].id) if len(live) > limit else None
+            ),
+        )
 
     async def prune(self, batch_size: int, keep_revoked_days: int = 1) -> int:
         now = utcnow()

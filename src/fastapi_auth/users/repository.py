@@ -182,6 +182,20 @@ class UserRepository:
             .execution_options(synchronize_session=False)
         )
 
+    async def update_profile(
+        self, user_id: uuid.UUID, stamp: int, values: Mapping[str, Any]
+    ) -> User | None:
+        """The account as it is after the change, or None if it is gone (deleted) or its
+        security state moved on since the caller's session was checked."""
+        updated: User | None = await self.session.scalar(
+            update(User)
+            .where(User.id == user_id, User.security_stamp == stamp)
+            .values(updated_at=utcnow(), **values)
+            .returning(User)
+            .execution_options(populate_existing=True)
+        )
+        return updated
+
     async def upgrade_hash(self, user_id: uuid.UUID, old_hash: str, new_hash: str) -> None:
         """The same password under a better hash, so the stamp stays; only if nothing
         changed the hash since it was verified."""
@@ -237,6 +251,9 @@ class EmailChangeRepository:
 
     async def get(self, change_id: uuid.UUID) -> EmailChange | None:
         return await self.session.get(EmailChange, change_id)
+
+    async def fresh(self, change_id: uuid.UUID) -> EmailChange | None:
+        return await self.session.get(EmailChange, change_id, populate_existing=True)
 
     async def cancel_pending(
         self, user_id: uuid.UUID, now: datetime, except_id: uuid.UUID | None = None

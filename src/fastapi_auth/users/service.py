@@ -44,6 +44,7 @@ def queue_password_notice(
         session,
         "password_changed",
         user.email,
+        account=user.id,
         full_name=user.full_name,
         email=user.email,
         reset=reset,
@@ -60,11 +61,6 @@ class UserService:
         self.email_changes = EmailChangeRepository(session)
         self.sessions = SessionService(session, runtime)
         self.security = AccountSecurity(session)
-
-    def _attach(self, user: User) -> None:
-        """The signed-in user arrives detached (the access check reads it outside the
-        request's transaction); joining this session makes its changes part of it."""
-        self.session.add(user)
 
     async def _require_password(self, user: User, password: str | None, client: ClientInfo) -> None:
         if not password:
@@ -100,13 +96,13 @@ class UserService:
             else:
                 await self._require_password(user, changes.current_password, client)
                 await self._request_email_change(user, session_id, changes.email, client)
-        self._attach(user)
-        if "full_name" in fields:
-            user.full_name = changes.full_name
-        if "phone_number" in fields:
-            user.phone_number = changes.phone_number
-        await self.session.flush()
-        return user
+        profile = changes.model_dump(include={"full_name", "phone_number"} & fields)
+        if not profile:
+            return user
+        updated = await self.users.update_profile(user.id, user.security_stamp, profile)
+        if updated is None:
+            raise InvalidAccessToken()
+        return updated
 
     async def _drop_pending_email_change(self, user: User) -> None:
         if not await self.users.set_pending_email(user.id, user.security_stamp, None):
@@ -146,6 +142,7 @@ class UserService:
             self.session,
             "confirm_email_change",
             new_email,
+            account=user.id,
             email=new_email,
             link=self.links.confirm_email_change(change.id),
             hours=settings.verify_token_expire_hours,
@@ -154,6 +151,7 @@ class UserService:
             self.session,
             "email_change_notice",
             user.email,
+            account=user.id,
             full_name=user.full_name,
             email=user.email,
             new_email=new_email,
@@ -214,12 +212,12 @@ class UserService:
             raise InvalidAccessToken()
         await self._hold_session(user, session_id)
         await self.users.delete(user.id)
-        addresses = [user.email, *([user.pending_email] if user.pending_email else [])]
-        await OutboxRepository(self.session).delete_addressed_to(addresses)
+        await OutboxRepository(self.session).delete_for_account(user.id)
         self.runtime.mailer.queue(
             self.session,
             "account_deleted",
             user.email,
+            account=None,
             full_name=user.full_name,
             email=user.email,
         )

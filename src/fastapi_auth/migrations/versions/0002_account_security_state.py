@@ -1,16 +1,18 @@
 """account security state: a security stamp on accounts and sessions, registrations and
-email changes as records of their own
+email changes as records of their own, outbox emails tied to the account they are about
 
 Unverified accounts become registrations: each keeps its password and profile and can
 be activated by `resend-verification` (their old links were bound to the previous link
-format and no longer verify). Downgrading turns the newest registration of each address
-that has no account back into an unverified account.
+format and no longer verify). Emails queued before this revision are tied to no account (deleting
+one removes the mail tied to it, not mail by address). Downgrading turns the newest
+registration of each address that has no account back into an unverified account.
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-01
 """
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,6 +52,42 @@ registrations = sa.table(
     sa.column("created_at", sa.DateTime(timezone=True)),
 )
 PROFILE = ("id", "email", "email_key", "password_hash", "full_name", "phone_number")
+
+
+SAME_LOOKING = str.maketrans(
+    {"\u0131": "i", "\u0237": "j", "\u0251": "a", "\u0261": "g", "\u0269": "i", "\u0307": None}
+)
+
+
+def _email_key(email: str) -> str:
+    """`users.schemas.email_key` as of this revision (a migration must not change with it)."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).casefold())
+    return folded.translate(SAME_LOOKING)
+
+
+def _fold_email_keys(connection: sa.Connection) -> None:
+    """Keys were lower-cased only; now look-alike addresses share one. An account whose
+    new key another account already has keeps its old one (and cannot be confused with
+    it any more than before)."""
+    taken = set(connection.scalars(sa.select(users.c.email_key)))
+    for user_id, email, key in connection.execute(
+        sa.select(users.c.id, users.c.email, users.c.email_key)
+    ):
+        folded = _email_key(email)
+        if folded != key and folded not in taken:
+            connection.execute(
+                sa.update(users).where(users.c.id == user_id).values(email_key=folded)
+            )
+            taken.add(folded)
+    for registration_id, email, key in connection.execute(
+        sa.select(registrations.c.id, registrations.c.email, registrations.c.email_key)
+    ):
+        if _email_key(email) != key:
+            connection.execute(
+                sa.update(registrations)
+                .where(registrations.c.id == registration_id)
+                .values(email_key=_email_key(email))
+            )
 
 
 def _now() -> datetime:
@@ -102,6 +140,9 @@ def upgrade() -> None:
                     "security_stamp", sa.Integer(), server_default=sa.text("0"), nullable=False
                 )
             )
+    with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("account_id", sa.Uuid(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_outbox_emails_account_id"), ["account_id"])
 
     connection = op.get_bind()
     unverified = connection.execute(
@@ -116,6 +157,7 @@ def upgrade() -> None:
             [{**row._asdict(), "expires_at": expires_at} for row in unverified],
         )
         connection.execute(sa.delete(users).where(sa.not_(users.c.is_verified)))
+    _fold_email_keys(connection)
 
 
 def downgrade() -> None:
@@ -139,6 +181,9 @@ def downgrade() -> None:
             ],
         )
 
+    with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_emails_account_id"))
+        batch_op.drop_column("account_id")
     for table in ("users", "auth_sessions"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("security_stamp")

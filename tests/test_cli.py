@@ -270,6 +270,8 @@ def test_serve_answers_and_keeps_link_tokens_out_of_its_log(tmp_path: Path) -> N
                 token = link.split("token=", 1)[1]
                 for path in ("/auth/verify-email", "/reset-password", "/auth/cancel-email-change"):
                     http.get(path, params={"token": token})
+                huge = http.get("/health/live", headers={"X-Padding": "h" * 200_000})
+                assert huge.status_code == 431
         finally:
             server.terminate()
             try:
@@ -369,3 +371,26 @@ def wait_for_health(url: str, server: subprocess.Popen[bytes]) -> httpx.Response
             except httpx.TransportError:
                 time.sleep(0.1)
     return None
+
+
+def test_make_run_installs_only_what_serving_needs() -> None:
+    """The test tools (playwright, schemathesis, mypy, ...) come with `make test` only."""
+    repository = Path(__file__).parent.parent
+    planned = subprocess.run(
+        ["make", "-n", "-B", "run", "VENV=/nonexistent-venv"],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    installs = [line for line in planned.splitlines() if "pip install" in line]
+    assert installs, planned
+    assert all("[dev]" not in line for line in installs), installs
+    tested = subprocess.run(
+        ["make", "-n", "-B", "pytest", "VENV=/nonexistent-venv"],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "-e '.[dev]'" in tested

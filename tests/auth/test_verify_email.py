@@ -10,6 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from itsdangerous import URLSafeTimedSerializer
 
 from fastapi_auth.auth.tokens import VERIFY_EMAIL_SALT
 from tests.auth.conftest import backdated_link_token, tampered
@@ -203,3 +204,26 @@ async def test_concurrent_uses_of_one_link_act_once_and_answer_alike(
             monkeypatch.setattr("fastapi_auth.auth.service.RACING_USE", timedelta(0))
             assert_invalid_link(await second.post("/auth/verify-email", json={"token": confirm}))
             monkeypatch.undo()
+
+
+async def test_no_link_carries_an_address(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
+    """Signed, not encrypted: a link's payload is readable, so it names records and
+    stamps only (verification, first password, reset, email change and its cancel)."""
+    email = unique_email()
+    await register(client, email)
+    tokens = [(await mailbox.last(email, VERIFY)).token]
+    await client.post("/auth/resend-verification", json={"email": email})
+    tokens.append((await mailbox.last(email, ACTIVATE)).token)
+    account = await register_verified(client, mailbox)
+    await client.post("/auth/forgot-password", json={"email": account.email})
+    tokens.append((await mailbox.last(account.email, "Reset")).token)
+    signed_in = await login(client, account)
+    moved = unique_email("moved")
+    body = {"email": moved, "current_password": account.password}
+    assert (await client.patch("/users/me", json=body, headers=signed_in.headers)).is_success
+    tokens.append((await mailbox.last(moved, "Confirm")).token)
+    tokens.append((await mailbox.last(account.email, "being changed")).token)
+    for token in tokens:
+        _, payload = URLSafeTimedSerializer("any key").loads_unsafe(token)
+        assert isinstance(payload, dict), token
+        assert "@" not in str(payload), payload

@@ -11,8 +11,14 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, or_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from fastapi_auth.errors import InvalidCursor
+
+S = TypeVar("S", bound=Select[Any])
 
 
 def encode_cursor(moment: datetime, item_id: uuid.UUID) -> str:
@@ -30,3 +36,20 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return moment.astimezone(UTC), uuid.UUID(item_id)
     except (ValueError, OverflowError) as error:
         raise InvalidCursor() from error
+
+
+def newest_first(
+    statement: S,
+    moment: InstrumentedAttribute[datetime],
+    item_id: InstrumentedAttribute[uuid.UUID],
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> S:
+    """One page of `statement`, newest `moment` first, starting after the item `after`
+    names (a decoded cursor)."""
+    if after is not None:
+        last_moment, last_id = after
+        statement = statement.where(
+            or_(moment < last_moment, (moment == last_moment) & (item_id < last_id))
+        )
+    return statement.order_by(moment.desc(), item_id.desc()).limit(limit)

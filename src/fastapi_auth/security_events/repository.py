@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, literal, or_, select, update
+from sqlalchemy import insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.models import SecurityEvent, User, utcnow
+from fastapi_auth.paging import newest_first
 
 
 class SecurityEventRepository:
@@ -48,19 +49,9 @@ class SecurityEventRepository:
         limit: int,
         before: tuple[datetime, uuid.UUID] | None,
     ) -> Sequence[SecurityEvent]:
-        statement = select(SecurityEvent).where(SecurityEvent.user_id == user_id)
-        if before is not None:
-            created_at, event_id = before
-            statement = statement.where(
-                or_(
-                    SecurityEvent.created_at < created_at,
-                    (SecurityEvent.created_at == created_at) & (SecurityEvent.id < event_id),
-                )
-            )
-        statement = statement.order_by(
-            SecurityEvent.created_at.desc(), SecurityEvent.id.desc()
-        ).limit(limit)
-        return (await self.session.scalars(statement)).all()
+        of_user = select(SecurityEvent).where(SecurityEvent.user_id == user_id)
+        page = newest_first(of_user, SecurityEvent.created_at, SecurityEvent.id, before, limit)
+        return (await self.session.scalars(page)).all()
 
     async def erase_personal_data(self, user_id: uuid.UUID) -> None:
         await self.session.execute(

@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from fastapi_auth.db import Coalesced, Database, SQLiteStatements, Statements
 from fastapi_auth.models import AuthSession, RefreshToken, User
+from fastapi_auth.paging import newest_first
 
 
 def _spend_if_live() -> Update:
@@ -296,23 +297,13 @@ class SessionRepository:
         after: tuple[datetime, uuid.UUID] | None = None,
     ) -> Sequence[AuthSession]:
         """Most recently used first; `after` a page's last (used at, id)."""
-        statement = (
+        live = (
             select(AuthSession)
             .join(User, User.id == AuthSession.user_id)
             .where(AuthSession.user_id == user_id, _is_live(now))
         )
-        if after is not None:
-            used_at, session_id = after
-            statement = statement.where(
-                or_(
-                    AuthSession.last_used_at < used_at,
-                    (AuthSession.last_used_at == used_at) & (AuthSession.id < session_id),
-                )
-            )
-        statement = statement.order_by(
-            AuthSession.last_used_at.desc(), AuthSession.id.desc()
-        ).limit(limit)
-        return (await self.session.scalars(statement)).all()
+        page = newest_first(live, AuthSession.last_used_at, AuthSession.id, after, limit)
+        return (await self.session.scalars(page)).all()
 
     async def revoke(self, session_id: uuid.UUID, reason: str, now: datetime) -> bool:
         result = await self.session.execute(

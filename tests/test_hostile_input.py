@@ -263,6 +263,18 @@ async def test_odd_unicode_as_a_refresh_token_is_just_an_invalid_token(
     assert response.json()["code"] == "INVALID_TOKEN"
 
 
+async def test_odd_unicode_as_the_refresh_token_of_a_logout_is_a_401(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    response = await client.post(
+        "/users/logout",
+        content=raw_json(refresh_token=LONE_SURROGATE),
+        headers={**account.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "INVALID_TOKEN"
+
+
 async def test_odd_unicode_in_a_profile_update_is_refused(
     client: httpx.AsyncClient, account: Account
 ) -> None:

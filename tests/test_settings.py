@@ -39,7 +39,16 @@ def test_production_accepts_a_long_random_secret() -> None:
 
 
 @pytest.mark.parametrize(
-    "frontend_url", [None, "http://localhost:8000", "http://127.0.0.1:9000", "http://[::1]/"]
+    "frontend_url",
+    [
+        None,
+        "http://localhost:8000",
+        "http://127.0.0.1:9000",
+        "http://127.0.0.2",
+        "http://[::1]/",
+        "http://0.0.0.0:8000",
+        "http://app.localhost",
+    ],
 )
 def test_production_refuses_a_local_frontend_url(frontend_url: str | None) -> None:
     """Every emailed link starts with it: users could not follow one."""
@@ -86,6 +95,17 @@ def test_a_configuration_error_shows_no_secret_value() -> None:
         ("DB_URL", "not a url", "DB_URL: is not a database URL"),
         ("DB_URL", "mysql://root@db/app", "DB_URL: the scheme 'mysql' is not supported"),
         ("LOCKOUT_THRESHOLD", "none", "LOCKOUT_THRESHOLD: Input should be a valid integer"),
+        ("RATE_LIMIT_LOGIN", "0/minute", "RATE_LIMIT_LOGIN: must allow at least one request"),
+        ("TRUSTED_PROXIES", "not-a-network", "TRUSTED_PROXIES: 'not-a-network' is not an"),
+        ("TRUSTED_PROXIES", "10.0.0.0/33", "TRUSTED_PROXIES: '10.0.0.0/33' is not an"),
+        ("CORS_ORIGINS", "*", "CORS_ORIGINS: '*' is not an origin"),
+        ("FRONTEND_URL", "notaurl", "FRONTEND_URL: must be an http(s) address"),
+        ("REDIS_URL", "notaurl", "REDIS_URL: must be redis://host:6379/0"),
+        ("REDIS_URL", "redis://cache:99999/0", "REDIS_URL: must be redis://host:6379/0"),
+        ("DB_URL", "postgresql://app@db:99999/app", "DB_URL: the port 99999 is not a port"),
+        ("DB_URL", "postgresql://app@db/app?bogus=1", "DB_URL: the option 'bogus' is not"),
+        ("DB_URL", "sqlite://", "DB_URL: an in-memory SQLite database is a new, empty one"),
+        ("DB_POOL_SIZE", "-1", "DB_POOL_SIZE: Input should be greater than or equal to 1"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -97,7 +117,7 @@ def test_a_bad_value_is_one_line_naming_the_variable(
     described = describe(raised.value)
     assert says in described, described
     assert "\n" not in described
-    if variable != "DB_URL":
+    if variable not in {"DB_URL", "TRUSTED_PROXIES", "CORS_ORIGINS"}:
         assert value not in described
 
 
@@ -137,3 +157,8 @@ def test_comma_separated_lists_from_the_environment(monkeypatch: pytest.MonkeyPa
     settings = Settings(_env_file=None)
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
     assert settings.trusted_proxies == ["10.0.0.0/8"]
+
+
+def test_libpq_sslmode_is_asyncpgs_ssl() -> None:
+    settings = Settings(_env_file=None, db_url="postgresql://app@db.internal/app?sslmode=require")
+    assert settings.database_url.query == {"ssl": "require"}

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import uuid
 from collections.abc import Iterator
@@ -53,7 +54,7 @@ def database_errors_in_one_line(settings: Settings) -> Iterator[None]:
     one and why, not a traceback; no password is in it."""
     try:
         yield
-    except (SQLAlchemyError, OSError) as error:
+    except (SQLAlchemyError, OSError, ValueError, TypeError) as error:
         url = settings.database_url.render_as_string(hide_password=True)
         cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
         reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
@@ -88,6 +89,15 @@ def serve(
     settings = load_settings()
     if settings.frontend_url is None:
         os.environ["FRONTEND_URL"] = public_url(host, port)
+    if settings.jwt_secret is None or not settings.jwt_secret.get_secret_value():
+        # One random key for every worker of this run (each would draw its own, and a
+        # link signed by one would be refused by the others); none survives a restart.
+        os.environ["JWT_SECRET"] = secrets.token_urlsafe(48)
+        typer.echo(
+            "JWT_SECRET is not set: using a random key until this server stops. Tokens "
+            "and emailed links will not survive a restart. Set JWT_SECRET in production.",
+            err=True,
+        )
     if migrate:
         upgrade()
     uvicorn.run(

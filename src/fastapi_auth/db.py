@@ -81,14 +81,15 @@ def build_engine(settings: Settings, sqlite_connections: int = SQLITE_CONNECTION
     # time, on SQLite a thread).
     if is_sqlite(url):
         # One writer at a time anyway, and each connection is a thread: a handful serves
-        # best (measured: 5 beat 20 by a quarter on `GET /users/me`).
-        in_memory = url.database in (None, "", ":memory:")
+        # best (measured: 5 beat 20 by a quarter on `GET /users/me`). A file always
+        # (`Settings` refuses an in-memory database: each connection would get its own).
         engine = create_async_engine(
             url,
             hide_parameters=True,
             connect_args={"timeout": 30},
             pool_reset_on_return=None,
-            **({} if in_memory else {"pool_size": sqlite_connections, "max_overflow": 0}),
+            pool_size=sqlite_connections,
+            max_overflow=0,
         )
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         event.listen(engine.sync_engine, "reset", _reset_sqlite)
@@ -356,9 +357,7 @@ class Database:
         pooled connection meanwhile, and a queue of them (a burst of logins) would
         otherwise keep every authenticated request waiting for a connection."""
         self.sqlite_writer = (
-            SQLiteWriter(self, settings.database_url.database or ":memory:")
-            if self.is_sqlite
-            else None
+            SQLiteWriter(self, settings.database_url.database or "") if self.is_sqlite else None
         )
         self._on_outbox_commit: list[Callable[[], None]] = []
         self._prepared: dict[Statement, DriverStatement] = {}

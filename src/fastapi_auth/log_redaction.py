@@ -5,7 +5,9 @@ Every emailed link carries its token in the query string (`/auth/verify-email?to
 writes each request line whole, so a log reader could verify an address or reset a
 password. The filter replaces the value of every token-like query parameter, on any
 path, in the message and in its arguments; the path and the other parameters stay, so
-the log still says which link was used and how it was answered.
+the log still says which link was used and how it was answered. A parameter's name is
+read percent-decoded (`tok%65n=` is `token=` to the app), and on the tokened paths the
+whole query string goes, whatever it holds.
 """
 
 from __future__ import annotations
@@ -13,19 +15,32 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote
 
 REDACTED = "[redacted]"
-TOKEN_PARAMETER = re.compile(
-    r"(?P<name>[?&](?:token|access_token|refresh_token|id_token|code|password)=)[^&#\s\"']*",
-    re.IGNORECASE,
+SECRET_PARAMETERS = frozenset(
+    {"token", "access_token", "refresh_token", "id_token", "mfa_token", "code", "password"}
 )
+PARAMETER = re.compile(r"(?P<lead>[?&;](?P<name>[^=&;#\s\"']*)=)(?P<value>[^&;#\s]*)")
+TOKENED_PATH = re.compile(
+    r"(?P<path>/(?:auth/verify-email|auth/cancel-email-change|reset-password))\?[^\s\"'#]*"
+)
+
+
+def _parameter(match: re.Match[str]) -> str:
+    if unquote(match["name"]).strip().lower() in SECRET_PARAMETERS:
+        return match["lead"] + REDACTED
+    return match[0]
+
+
 KEEP_LINKS = "fastapi_auth_keep_links"
 """Set on a record (`extra={KEEP_LINKS: True}`) whose links are its point: the emails the
 log sender writes on a laptop with no SMTP server (`EMAIL_HOST` unset)."""
 
 
 def redact(text: str) -> str:
-    return TOKEN_PARAMETER.sub(lambda match: match["name"] + REDACTED, text)
+    text = TOKENED_PATH.sub(lambda match: f"{match['path']}?{REDACTED}", text)
+    return PARAMETER.sub(_parameter, text)
 
 
 def _redacted(argument: Any) -> Any:

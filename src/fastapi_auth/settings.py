@@ -6,8 +6,10 @@ defaults that would be unsafe there (a missing or placeholder secret).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -42,6 +44,27 @@ RATE_LIMITS = (
 )
 
 
+NUMERIC_POSTGRES_OPTIONS = frozenset({"prepared_statement_cache_size", "command_timeout"})
+POSTGRES_OPTIONS = frozenset({"ssl", "target_session_attrs", *NUMERIC_POSTGRES_OPTIONS})
+
+
+def _asyncpg_options(query: Mapping[str, str | tuple[str, ...]]) -> dict[str, str]:
+    """The URL's options as asyncpg takes them: libpq's `sslmode=require` is its `ssl`."""
+    options: dict[str, str] = {}
+    for name, value in query.items():
+        text = value if isinstance(value, str) else value[-1]
+        name = "ssl" if name == "sslmode" else name
+        if name not in POSTGRES_OPTIONS:
+            raise ValueError(
+                f"the option {name!r} is not one asyncpg takes; use "
+                + ", ".join(sorted(POSTGRES_OPTIONS | {"sslmode"}))
+            )
+        if name in NUMERIC_POSTGRES_OPTIONS and not text.replace(".", "", 1).isdigit():
+            raise ValueError(f"the option {name!r} must be a number")
+        options[name] = text
+    return options
+
+
 def describe(error: ValidationError) -> str:
     """A configuration error as one line per setting: its variable, what is wrong, and
     (in the message) the fix; never the value, which may be a secret."""
@@ -51,6 +74,16 @@ def describe(error: ValidationError) -> str:
         message = str(item["msg"]).removeprefix("Value error, ")
         lines.append(f"{names[0]}: {message}" if names else message)
     return "configuration error: " + "; ".join(lines)
+
+
+def _is_local(host: str | None) -> bool:
+    if host is None or host in LOCAL_HOSTS or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 class Settings(BaseSettings):
@@ -68,8 +101,8 @@ class Settings(BaseSettings):
     postgres_user: str = "postgres"
     postgres_password: SecretStr = SecretStr("")
     postgres_db: str = "app"
-    db_pool_size: int = 10
-    db_connect_timeout_seconds: float = 5.0
+    db_pool_size: int = Field(default=10, ge=1)
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
     jwt_secret: SecretStr | None = None
     access_token_expire_minutes: int = Field(default=15, ge=1)
@@ -135,9 +168,62 @@ class Settings(BaseSettings):
     @classmethod
     def require_a_rate(cls, value: str) -> str:
         try:
-            parse(value)
+            rate = parse(value)
         except ValueError as error:
             raise ValueError("must be a rate such as '10/minute' or '100/hour'") from error
+        if rate.amount < 1:
+            raise ValueError(
+                "must allow at least one request (RATE_LIMIT_ENABLED=false turns limits off)"
+            )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def require_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as error:
+                raise ValueError(
+                    f"{item!r} is not an address or network; use e.g. 10.0.0.0/8,127.0.0.1"
+                ) from error
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def require_origins(cls, value: list[str]) -> list[str]:
+        """Credentials are allowed, so `*` (any site reading answers with the user's
+        tokens) is refused; each origin is a scheme and a host."""
+        for item in value:
+            parts = urlsplit(item)
+            if item == "*" or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"{item!r} is not an origin; list them, e.g. https://app.example.com"
+                )
+        return value
+
+    @field_validator("frontend_url")
+    @classmethod
+    def require_a_web_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) address such as https://accounts.example.com")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def require_a_redis_address(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            parts = urlsplit(value.get_secret_value().removeprefix("async+"))
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.scheme not in ("redis", "rediss", "unix") or port == -1:
+            raise ValueError("must be redis://host:6379/0 (rediss:// for TLS, unix:// a socket)")
         return value
 
     @field_validator("db_url")
@@ -160,6 +246,16 @@ class Settings(BaseSettings):
                 f"the scheme {url.drivername!r} is not supported; use postgresql:// "
                 "(asyncpg) or sqlite:// (aiosqlite)"
             )
+        if url.port is not None and not 1 <= url.port <= 65535:
+            raise ValueError(f"the port {url.port} is not a port (1 to 65535)")
+        if driver.startswith("sqlite"):
+            if url.database in (None, "", ":memory:"):
+                raise ValueError(
+                    "an in-memory SQLite database is a new, empty one for every connection; "
+                    "name a file, e.g. sqlite:///./auth.db"
+                )
+        else:
+            url = url.set(query=_asyncpg_options(url.query))
         return SecretStr(url.set(drivername=driver).render_as_string(hide_password=False))
 
     @model_validator(mode="after")
@@ -172,7 +268,7 @@ class Settings(BaseSettings):
                 f"JWT_SECRET must be set to a random value of at least {MIN_SECRET_BYTES} bytes "
                 "in production (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
-        if urlsplit(self.public_url).hostname in LOCAL_HOSTS:
+        if _is_local(urlsplit(self.public_url).hostname):
             raise ValueError(
                 "FRONTEND_URL must be the public address users reach in production "
                 "(every emailed link starts with it), not localhost"

@@ -77,3 +77,21 @@ async def test_an_address_the_server_cannot_take_without_smtputf8_fails_at_once(
     assert row.attempts == 1
     assert row.last_error is not None
     assert "SMTPUTF8" in row.last_error
+
+
+async def test_an_internationalised_domain_needs_no_smtputf8(
+    email_database: TestDatabase, outbox: Outbox
+) -> None:
+    """The domain goes out as the DNS knows it (IDNA), so a server without SMTPUTF8
+    delivers an ASCII local part at a non-ASCII domain."""
+    email = f"{unique_email().split('@')[0]}@b\u00fccher.example"
+    server = SmtpServer(enable_SMTPUTF8=False)
+    with running(server):
+        async with (
+            email_app(email_database, server.port) as application,
+            http_client(application) as http,
+        ):
+            assert (await register(http, email)).status_code == 202
+            await outbox.wait_until(all_in(SENT), email)
+    [received] = server.mailbox.received[-1:]
+    assert received.recipients == [email.replace("b\u00fccher", "xn--bcher-kva")]

@@ -18,6 +18,7 @@ from tests.support import (
     current_session_id,
     logged_in,
     login_device,
+    refresh,
     register_verified,
     runtime_of,
 )
@@ -325,3 +326,21 @@ async def test_a_long_sessions_list_is_paged_through_its_link_header(
     bad = await client.get("/users/me/sessions", params={"cursor": "nope"}, headers=reader.headers)
     assert bad.status_code == 400
     assert bad.json()["code"] == "INVALID_CURSOR"
+
+
+async def test_paging_sees_every_session_once_while_they_are_used(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    """A session used (refreshed) between two pages keeps its place in the list."""
+    account = await register_verified(client, mailbox)
+    devices = [await login_device(client, account, f"device {index}") for index in range(12)]
+    reader = devices[-1]
+    first = await client.get("/users/me/sessions?limit=5", headers=reader.headers)
+    seen = [item["id"] for item in first.json()]
+    assert (await refresh(client, devices[0].refresh_token)).status_code == 200
+    link = first.headers.get("Link")
+    while link:
+        page = await client.get(link.split(";")[0].strip("<>"), headers=reader.headers)
+        seen += [item["id"] for item in page.json()]
+        link = page.headers.get("Link")
+    assert len(seen) == len(set(seen)) == 12

@@ -9,6 +9,7 @@ from fastapi_auth.users.schemas import (
     AnyPassword,
     Email,
     FullName,
+    NewEmail,
     NewPassword,
     PhoneNumber,
     RequestModel,
@@ -23,7 +24,7 @@ sent by mistake, is an invalid token (401), not an invalid request."""
 
 
 class RegisterRequest(RequestModel):
-    email: Email
+    email: NewEmail
     password: NewPassword
     full_name: FullName | None = None
     phone_number: PhoneNumber | None = None

@@ -19,6 +19,7 @@ from typing import Literal, TypeGuard
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastapi_auth.addresses import email_key
 from fastapi_auth.auth.breached_passwords import refuse_breached
 from fastapi_auth.auth.links import ActivationLink
 from fastapi_auth.auth.password_gate import PasswordCheck
@@ -49,7 +50,6 @@ from fastapi_auth.users.account_security import (
     CredentialChange,
 )
 from fastapi_auth.users.repository import EmailChangeRepository, UserRepository
-from fastapi_auth.users.schemas import email_key
 from fastapi_auth.users.service import queue_password_notice
 
 
@@ -93,7 +93,7 @@ class AuthService:
 
     # -- emails ---------------------------------------------------------------------------
 
-    def queue_reset(self, user: User) -> None:
+    def queue_reset(self, user: User, stamp: int) -> None:
         self.runtime.mailer.queue(
             self.session,
             "reset_password",
@@ -101,7 +101,7 @@ class AuthService:
             account=user.id,
             full_name=user.full_name,
             email=user.email,
-            link=self.links.reset_password(user.id, user.security_stamp),
+            link=self.links.reset_password(user.id, stamp),
             minutes=self.runtime.settings.reset_token_expire_minutes,
         )
 
@@ -135,6 +135,9 @@ class AuthService:
         password_hash = await self.runtime.passwords.hash(request.password)
         existing = await self.users.get_by_email_key(key)
         if existing is not None:
+            stamp = await self.users.lock_if_exists(existing.id)
+            if stamp is None:
+                return
             self.runtime.mailer.queue(
                 self.session,
                 "register_attempt",
@@ -142,7 +145,7 @@ class AuthService:
                 account=existing.id,
                 full_name=existing.full_name,
                 email=existing.email,
-                link=self.links.reset_password(existing.id, existing.security_stamp),
+                link=self.links.reset_password(existing.id, stamp),
             )
             return
         now = utcnow()
@@ -372,8 +375,8 @@ class AuthService:
         user = await self.users.get_by_email_key(key)
         if user is None:
             await self._queue_activation(key, utcnow())
-        elif user.is_active:
-            self.queue_reset(user)
+        elif user.is_active and (stamp := await self.users.lock_if_exists(user.id)) is not None:
+            self.queue_reset(user, stamp)
 
     async def reset_password(self, token: str, new_password: str, client: ClientInfo) -> None:
         """Bound to the security stamp the link was issued under: the reset applies only

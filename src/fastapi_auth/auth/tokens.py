@@ -111,9 +111,15 @@ def new_refresh_token() -> str:
 REFRESH_TOKEN_LENGTH = len(secrets.token_urlsafe(REFRESH_TOKEN_BYTES))
 
 
+REFRESH_TOKEN_ALPHABET = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+)
+
+
 def is_refresh_token_shaped(token: str) -> bool:
-    """A string no refresh token could be needs no query to be refused."""
-    return len(token) == REFRESH_TOKEN_LENGTH
+    """A string no refresh token could be (any length but the one, any character
+    outside URL-safe base64, a lone surrogate) needs no query to be refused."""
+    return len(token) == REFRESH_TOKEN_LENGTH and REFRESH_TOKEN_ALPHABET.issuperset(token)
 
 
 def hash_refresh_token(token: str) -> str:

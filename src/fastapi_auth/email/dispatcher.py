@@ -16,6 +16,8 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
 
+import idna
+
 from fastapi_auth.db import Database
 from fastapi_auth.email.repository import OutboxRepository
 from fastapi_auth.email.sender import EmailSender, PermanentDeliveryError
@@ -39,6 +41,16 @@ def retry_delay(
     ceiling = min(cap, base * 2**exponent)
     floor = min(base, ceiling)
     return timedelta(seconds=(rng or random.SystemRandom()).uniform(floor, ceiling))
+
+
+def deliverable_address(address: str) -> str:
+    """An internationalised domain as the DNS knows it (IDNA), so an address whose local
+    part is ASCII needs no SMTPUTF8 from the server; only a non-ASCII local part does."""
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError:
+        return address
 
 
 class OutboxDispatcher:
@@ -132,7 +144,7 @@ class OutboxDispatcher:
         settings = self._settings
         message = EmailMessage()
         message["From"] = formataddr((settings.email_from_name, settings.email_from))
-        message["To"] = email.recipient
+        message["To"] = deliverable_address(email.recipient)
         message["Subject"] = email.subject
         # The same on every attempt, so a duplicate delivery is recognisable as one.
         message["Message-ID"] = message_id(email, settings)

@@ -296,13 +296,15 @@ class SessionRepository:
         limit: int,
         after: tuple[datetime, uuid.UUID] | None = None,
     ) -> Sequence[AuthSession]:
-        """Most recently used first; `after` a page's last (used at, id)."""
+        """Newest first, by when each began (a refresh moves `last_used_at`, so paging on
+        it would skip a session used between two pages); `after` a page's last (created
+        at, id)."""
         live = (
             select(AuthSession)
             .join(User, User.id == AuthSession.user_id)
             .where(AuthSession.user_id == user_id, _is_live(now))
         )
-        page = newest_first(live, AuthSession.last_used_at, AuthSession.id, after, limit)
+        page = newest_first(live, AuthSession.created_at, AuthSession.id, after, limit)
         return (await self.session.scalars(page)).all()
 
     async def revoke(self, session_id: uuid.UUID, reason: str, now: datetime) -> bool:

@@ -39,7 +39,7 @@ async def list_sessions(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[SessionRead]:
-    """Live sessions, most recently used first; `current` marks the caller's. Past
+    """Live sessions, newest first; `current` marks the caller's. Past
     `limit`, the next page is in the `Link` header (`rel="next"`), paged with a cursor
     as the security log is, so the answer stays a list."""
     page = await service.list_sessions(principal.user, principal.session_id, limit, cursor)

@@ -147,6 +147,8 @@ class SessionService:
             )
 
     async def logout(self, user: User, refresh_token: str, client: ClientInfo) -> None:
+        if not is_refresh_token_shaped(refresh_token):
+            raise InvalidRefreshToken()
         found = await self.repository.find_by_refresh_token(hash_refresh_token(refresh_token))
         if found is None or found[1].user_id != user.id:
             raise InvalidRefreshToken()
@@ -190,7 +192,7 @@ class SessionService:
     async def list_sessions(
         self, user: User, current: uuid.UUID, limit: int, cursor: str | None
     ) -> SessionPage:
-        """A page, most recently used first, and the cursor of the next one (None: last)."""
+        """A page, newest first, and the cursor of the next one (None: the last page)."""
         after = decode_cursor(cursor) if cursor else None
         live = await self.repository.list_live(user.id, utcnow(), limit + 1, after)
         page = live[:limit]
@@ -200,7 +202,7 @@ class SessionService:
                 for item in page
             ],
             next_cursor=(
-                encode_cursor(page[-1].last_used_at, page[-1].id) if len(live) > limit else None
+                encode_cursor(page[-1].created_at, page[-1].id) if len(live) > limit else None
             ),
         )
 

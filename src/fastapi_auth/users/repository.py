@@ -225,6 +225,19 @@ class UserRepository:
         except IntegrityError as error:
             raise EmailTaken() from error
 
+    async def lock_if_exists(self, user_id: uuid.UUID) -> int | None:
+        """Takes the account's row, for mail about it queued by a request that changes
+        nothing else: a deletion racing it then either waits and deletes that mail with
+        the rest, or has already gone (None: queue nothing). The stamp it is at now."""
+        stamp: int | None = await self.session.scalar(
+            update(User)
+            .where(User.id == user_id)
+            .values(security_stamp=User.security_stamp)
+            .returning(User.security_stamp)
+            .execution_options(synchronize_session=False)
+        )
+        return stamp
+
     async def lock_if_current(self, user_id: uuid.UUID, stamp: int) -> bool:
         """Takes the account's row (a write, so on SQLite the write lock too) if it is
         still at `stamp`; what the transaction reads afterwards cannot change under it."""

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_extra_types.phone_numbers import PhoneNumberValidator
 
+from fastapi_auth.addresses import email_key, local_part_problem
 from fastapi_auth.auth.password_policy import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -30,70 +31,27 @@ from fastapi_auth.auth.password_policy import (
 )
 from fastapi_auth.models.user import EMAIL_LENGTH
 
-SAME_LOOKING = str.maketrans(
-    {
-        "\u0131": "i",  # dotless i
-        "\u0237": "j",  # dotless j
-        "\u0251": "a",  # Latin alpha
-        "\u0261": "g",  # script g
-        "\u0269": "i",  # Latin iota
-        "\u0307": None,  # the dot case folding leaves after the i of a dotted capital I
-    }
-)
-"""Latin letters that NFKC and case folding keep apart from the ones they pass for
-(UTS #39's confusables, for the letters used to spoof addresses)."""
-NEUTRAL_LETTERS = frozenset({"MODIFIER"})
-SCRIPTS_WRITTEN_TOGETHER = (
-    frozenset({"CJK", "HIRAGANA", "KATAKANA"}),
-    frozenset({"CJK", "HANGUL"}),
-    frozenset({"CJK", "BOPOMOFO"}),
-)
-
-
-def email_key(email: str) -> str:
-    """The form that decides uniqueness: `Alice@`, `ALICE@`, and the same letters written
-    fullwidth, in mathematical bold, or with a dotless i, are one account (NFKC, case
-    folding, and the look-alikes those leave)."""
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).casefold())
-    return folded.translate(SAME_LOOKING)
-
-
-def scripts_of(text: str) -> set[str]:
-    """The scripts of the letters of `text` (after NFKC), by the first word of each
-    letter's Unicode name (LATIN, CYRILLIC, GREEK, CJK, ...): digits, punctuation and
-    marks belong to none."""
-    scripts = set()
-    for char in unicodedata.normalize("NFKC", text):
-        if unicodedata.category(char).startswith("L"):
-            script = unicodedata.name(char, "UNKNOWN").split()[0]
-            if script not in NEUTRAL_LETTERS:
-                scripts.add(script)
-    return scripts
-
-
-def refuse_mixed_scripts(local_part: str) -> None:
-    """`paypal` with a Cyrillic a in it passes for `paypal`: a local part is written in
-    one script (or in ones written together, as Japanese is), as UTS #39 recommends."""
-    scripts = scripts_of(local_part)
-    if len(scripts) > 1 and not any(scripts <= joint for joint in SCRIPTS_WRITTEN_TOGETHER):
-        raise ValueError(
-            "the part before @ mixes scripts ("
-            + ", ".join(sorted(script.title() for script in scripts))
-            + "); use letters of one script"
-        )
-
 
 def normalize_email(value: str) -> str:
     """Lower-cases the domain (email-validator's normal form); the local part keeps its
-    case, and may not mix scripts."""
+    case. For an address being looked up (login, a reset): see `new_email` for one being
+    given to an account."""
     try:
         normalized = validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as error:
         raise ValueError(str(error)) from error
-    refuse_mixed_scripts(normalized.rpartition("@")[0])
     if len(email_key(normalized)) > EMAIL_LENGTH:
         raise ValueError(f"must be at most {EMAIL_LENGTH} characters once normalised")
     return normalized
+
+
+def refuse_look_alike_parts(value: str) -> str:
+    """An address given to an account may not mix scripts or hide characters (accounts
+    made before this rule can still be looked up and logged in to)."""
+    problem = local_part_problem(value.rpartition("@")[0])
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -119,6 +77,7 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, max_length=EMAIL_LENGTH),
     AfterValidator(normalize_email),
 ]
+NewEmail = Annotated[Email, AfterValidator(refuse_look_alike_parts)]
 NewPassword = Annotated[
     str,
     StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
@@ -177,7 +136,7 @@ class UserUpdate(RequestModel):
 
     full_name: FullName | None = None
     phone_number: PhoneNumber | None = None
-    email: Email | None = None
+    email: NewEmail | None = None
     current_password: AnyPassword | None = Field(
         default=None, description="Required with a new `email`."
     )

@@ -14,6 +14,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from fastapi_auth.addresses import email_key
 from fastapi_auth.auth.breached_passwords import refuse_breached
 from fastapi_auth.auth.password_gate import PasswordCheck
 from fastapi_auth.auth.password_policy import password_weakness
@@ -32,7 +33,7 @@ from fastapi_auth.sessions.service import (
 )
 from fastapi_auth.users.account_security import AccountSecurity, CredentialChange
 from fastapi_auth.users.repository import EmailChangeRepository, UserRepository
-from fastapi_auth.users.schemas import UserUpdate, email_key
+from fastapi_auth.users.schemas import UserUpdate
 
 
 def queue_password_notice(

@@ -80,15 +80,13 @@ def build_runtime(
     database = Database(settings)
     sender = email_sender or build_sender(settings)
     passwords = password_hasher or PwdlibPasswordHasher(settings)
-    link_tokens = LinkTokenCodec(settings)
     attempts = PasswordAttempts(settings)
     return Runtime(
         settings=settings,
         database=database,
         passwords=passwords,
         access_tokens=AccessTokenCodec(settings),
-        link_tokens=link_tokens,
-        links=Links(settings, link_tokens),
+        links=Links(settings, LinkTokenCodec(settings)),
         mailer=Mailer(EmailComposer(settings)),
         sender=sender,
         dispatcher=OutboxDispatcher(database, sender, settings),

@@ -15,7 +15,7 @@ from fastapi_auth.auth.breached_passwords import BreachedPasswordChecker
 from fastapi_auth.auth.links import Links
 from fastapi_auth.auth.password_gate import PasswordGate
 from fastapi_auth.auth.passwords import PasswordHasher
-from fastapi_auth.auth.tokens import AccessTokenCodec, LinkTokenCodec
+from fastapi_auth.auth.tokens import AccessTokenCodec
 from fastapi_auth.db import Database
 from fastapi_auth.email.dispatcher import OutboxDispatcher
 from fastapi_auth.email.sender import EmailSender
@@ -33,7 +33,6 @@ class Runtime:
     database: Database
     passwords: PasswordHasher
     access_tokens: AccessTokenCodec
-    link_tokens: LinkTokenCodec
     links: Links
     mailer: Mailer
     sender: EmailSender

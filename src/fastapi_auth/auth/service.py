@@ -68,14 +68,6 @@ class CancelledEmailChange:
 RACING_USE = timedelta(seconds=2)
 
 
-def _confirmed_since(change: EmailChange, since: datetime) -> bool:
-    return (
-        change.cancelled_at is None
-        and change.confirmed_at is not None
-        and change.confirmed_at >= since
-    )
-
-
 def _moment(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -94,13 +86,10 @@ class AuthService:
     # -- emails ---------------------------------------------------------------------------
 
     def queue_reset(self, user: User, stamp: int) -> None:
-        self.runtime.mailer.queue(
+        self.runtime.mailer.queue_to_account(
             self.session,
             "reset_password",
-            user.email,
-            account=user.id,
-            full_name=user.full_name,
-            email=user.email,
+            user,
             link=self.links.reset_password(user.id, stamp),
             minutes=self.runtime.settings.reset_token_expire_minutes,
         )
@@ -135,16 +124,13 @@ class AuthService:
         password_hash = await self.runtime.passwords.hash(request.password)
         existing = await self.users.get_by_email_key(key)
         if existing is not None:
-            stamp = await self.users.lock_if_exists(existing.id)
+            stamp = await self.users.lock(existing.id)
             if stamp is None:
                 return
-            self.runtime.mailer.queue(
+            self.runtime.mailer.queue_to_account(
                 self.session,
                 "register_attempt",
-                existing.email,
-                account=existing.id,
-                full_name=existing.full_name,
-                email=existing.email,
+                existing,
                 link=self.links.reset_password(existing.id, stamp),
             )
             return
@@ -237,7 +223,7 @@ class AuthService:
         change since (which also cancelled it) leaves the link dead. The sessions the
         account has stay: they were made by whoever knows its password."""
         change = await self.email_changes.get(change_id)
-        if change is not None and _confirmed_since(change, racing_since):
+        if change is not None and change.confirmed_since(racing_since):
             return VerifiedEmail(email=change.new_email, kind="email_change")
         if not self._is_pending(change):
             raise InvalidLinkToken()
@@ -256,7 +242,7 @@ class AuthService:
             )
         except InvalidLinkToken:
             now = await self.email_changes.fresh(change.id)
-            if now is None or not _confirmed_since(now, racing_since):
+            if now is None or not now.confirmed_since(racing_since):
                 raise
             return VerifiedEmail(email=change.new_email, kind="email_change")
         if not await self.email_changes.confirm_if_pending(change.id, utcnow()):
@@ -266,22 +252,14 @@ class AuthService:
         return VerifiedEmail(email=change.new_email, kind="email_change")
 
     def _is_pending(self, change: EmailChange | None) -> TypeGuard[EmailChange]:
-        """Neither confirmed nor cancelled, and younger than its confirmation link."""
-        if change is None or change.confirmed_at is not None or change.cancelled_at is not None:
-            return False
         lifetime = timedelta(hours=self.runtime.settings.verify_token_expire_hours)
-        return change.created_at > utcnow() - lifetime
+        return change is not None and change.is_pending(utcnow(), lifetime)
 
     async def check_cancel_link(self, token: str) -> None:
         change = await self.email_changes.get(self.links.read_cancel_email_change(token))
-        if change is None or not self._is_cancellable(change, utcnow()):
+        window = timedelta(days=self.runtime.settings.email_change_cancel_days)
+        if change is None or not change.is_cancellable(utcnow(), window):
             raise InvalidLinkToken()
-
-    def _is_cancellable(self, change: EmailChange, now: datetime) -> bool:
-        days = self.runtime.settings.email_change_cancel_days
-        if change.cancelled_at is not None:
-            return False
-        return change.confirmed_at is None or change.confirmed_at > now - timedelta(days=days)
 
     async def cancel_email_change(self, token: str, client: ClientInfo) -> CancelledEmailChange:
         """From the old address: wins over whatever happened since (no expected stamp),
@@ -313,13 +291,10 @@ class AuthService:
         user = await self.users.fresh(change.user_id)
         assert user is not None, "its row was locked by the change above"
         record_event(self.session, user.id, SecurityEventType.EMAIL_CHANGE_CANCELLED, client)
-        self.runtime.mailer.queue(
+        self.runtime.mailer.queue_to_account(
             self.session,
             "email_change_cancelled",
-            user.email,
-            account=user.id,
-            full_name=user.full_name,
-            email=user.email,
+            user,
             new_email=change.new_email,
         )
         return CancelledEmailChange(email=user.email)
@@ -375,7 +350,7 @@ class AuthService:
         user = await self.users.get_by_email_key(key)
         if user is None:
             await self._queue_activation(key, utcnow())
-        elif user.is_active and (stamp := await self.users.lock_if_exists(user.id)) is not None:
+        elif user.is_active and (stamp := await self.users.lock(user.id)) is not None:
             self.queue_reset(user, stamp)
 
     async def reset_password(self, token: str, new_password: str, client: ClientInfo) -> None:

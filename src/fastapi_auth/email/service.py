@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.email.repository import OutboxRepository
-from fastapi_auth.models import OutboxEmail
+from fastapi_auth.models import OutboxEmail, User
 from fastapi_auth.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -79,6 +79,19 @@ class Mailer:
         """`account`: the account (or registration) the email is about, whatever address
         it goes to, so deleting the account deletes its mail and nobody else's."""
         email = self._composer.compose(template, recipient, **context)
+        self._add(session, email, account)
+
+    def queue_to_account(
+        self, session: AsyncSession, template: Template, user: User, **context: Any
+    ) -> None:
+        """Mail to an account's own (proven) address, greeting it by its name, and tied
+        to it (deleted with it)."""
+        email = self._composer.compose(
+            template, user.email, full_name=user.full_name, email=user.email, **context
+        )
+        self._add(session, email, user.id)
+
+    def _add(self, session: AsyncSession, email: ComposedEmail, account: uuid.UUID | None) -> None:
         OutboxRepository(session).add(
             OutboxEmail(
                 account_id=account,

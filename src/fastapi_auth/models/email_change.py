@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,3 +26,24 @@ class EmailChange(IdMixin, CreatedAtMixin, Base):
     security_stamp: Mapped[int] = mapped_column()
     confirmed_at: Mapped[datetime | None] = mapped_column()
     cancelled_at: Mapped[datetime | None] = mapped_column()
+
+    def is_pending(self, now: datetime, link_lifetime: timedelta) -> bool:
+        """Neither confirmed nor cancelled, and younger than its confirmation link."""
+        return (
+            self.confirmed_at is None
+            and self.cancelled_at is None
+            and self.created_at > now - link_lifetime
+        )
+
+    def is_cancellable(self, now: datetime, after_confirmation: timedelta) -> bool:
+        """Pending, or confirmed less than `after_confirmation` ago; not cancelled yet."""
+        return self.cancelled_at is None and (
+            self.confirmed_at is None or self.confirmed_at > now - after_confirmation
+        )
+
+    def confirmed_since(self, moment: datetime) -> bool:
+        return (
+            self.cancelled_at is None
+            and self.confirmed_at is not None
+            and self.confirmed_at >= moment
+        )

@@ -225,29 +225,22 @@ class UserRepository:
         except IntegrityError as error:
             raise EmailTaken() from error
 
-    async def lock_if_exists(self, user_id: uuid.UUID) -> int | None:
-        """Takes the account's row, for mail about it queued by a request that changes
-        nothing else: a deletion racing it then either waits and deletes that mail with
-        the rest, or has already gone (None: queue nothing). The stamp it is at now."""
-        stamp: int | None = await self.session.scalar(
+    async def lock(self, user_id: uuid.UUID, stamp: int | None = None) -> int | None:
+        """Takes the account's row (a write, so on SQLite the write lock too), if it exists
+        and, with `stamp`, is still at it; the stamp it is at, or None. What the
+        transaction does afterwards cannot be undercut: a deletion racing mail queued
+        about the account waits and deletes it with the rest, or has already gone."""
+        statement = (
             update(User)
             .where(User.id == user_id)
             .values(security_stamp=User.security_stamp)
             .returning(User.security_stamp)
             .execution_options(synchronize_session=False)
         )
-        return stamp
-
-    async def lock_if_current(self, user_id: uuid.UUID, stamp: int) -> bool:
-        """Takes the account's row (a write, so on SQLite the write lock too) if it is
-        still at `stamp`; what the transaction reads afterwards cannot change under it."""
-        result = await self.session.execute(
-            update(User)
-            .where(User.id == user_id, User.security_stamp == stamp)
-            .values(security_stamp=User.security_stamp)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        if stamp is not None:
+            statement = statement.where(User.security_stamp == stamp)
+        current: int | None = await self.session.scalar(statement)
+        return current
 
     async def delete(self, user_id: uuid.UUID) -> None:
         await self.session.execute(

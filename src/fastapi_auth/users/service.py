@@ -41,13 +41,10 @@ def queue_password_notice(
 ) -> None:
     """Every password change and reset tells the account, with a reset link under the new
     stamp for an owner who did not make it."""
-    runtime.mailer.queue(
+    runtime.mailer.queue_to_account(
         session,
         "password_changed",
-        user.email,
-        account=user.id,
-        full_name=user.full_name,
-        email=user.email,
+        user,
         reset=reset,
         link=runtime.links.reset_password(user.id, stamp),
     )
@@ -148,13 +145,10 @@ class UserService:
             link=self.links.confirm_email_change(change.id),
             hours=settings.verify_token_expire_hours,
         )
-        self.runtime.mailer.queue(
+        self.runtime.mailer.queue_to_account(
             self.session,
             "email_change_notice",
-            user.email,
-            account=user.id,
-            full_name=user.full_name,
-            email=user.email,
+            user,
             new_email=new_email,
             link=self.links.cancel_email_change(change.id),
             cancel_days=settings.email_change_cancel_days,
@@ -209,7 +203,7 @@ class UserService:
         session is still live; its sessions go with the row (a cascade), and a login racing
         the deletion inserts none."""
         await self._require_password(user, password, client)
-        if not await self.users.lock_if_current(user.id, user.security_stamp):
+        if await self.users.lock(user.id, user.security_stamp) is None:
             raise InvalidAccessToken()
         await self._hold_session(user, session_id)
         await self.users.delete(user.id)

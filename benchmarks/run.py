@@ -51,7 +51,7 @@ from benchmarks.harness import (
     start_probe,
 )
 from benchmarks.seed import PASSWORD, seed
-from fastapi_auth.settings import Settings
+from fastapi_auth.kernel.settings import Settings
 
 SCENARIOS = ("me", "refresh", "register", "login", "storm")
 BACKENDS = ("sqlite", "postgresql")

@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from fastapi_auth.auth.passwords import PwdlibPasswordHasher
-from fastapi_auth.auth.tokens import AccessTokenCodec, hash_refresh_token, new_refresh_token
-from fastapi_auth.models import AuthSession, RefreshToken, User, utcnow
-from fastapi_auth.settings import Settings
+from fastapi_auth.kernel.models import AuthSession, RefreshToken, User, utcnow
+from fastapi_auth.kernel.passwords import PwdlibPasswordHasher
+from fastapi_auth.kernel.settings import Settings
+from fastapi_auth.kernel.tokens import AccessTokenCodec, hash_refresh_token, new_refresh_token
 
 PASSWORD = "correct horse battery staple"
 CHUNK = 1000

@@ -154,7 +154,7 @@ async def two_instances(
 def reuse_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A link used twice within `RACING_USE` answers alike (a double click); a test that
     reuses one at once to see it spent takes that grace away."""
-    monkeypatch.setattr("fastapi_auth.auth.service.RACING_USE", timedelta(0))
+    monkeypatch.setattr("fastapi_auth.flows.service.RACING_USE", timedelta(0))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from fastapi_auth.log_redaction import KEEP_LINKS
+from fastapi_auth.kernel.log_redaction import KEEP_LINKS
 
 SECRET_FIELDS = ("password", "current_password", "new_password", "confirm_password", "token")
 TOKEN_FIELDS = ("access_token", "refresh_token")

@@ -5,19 +5,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
-from fastapi_auth.auth.passwords import PasswordHasher, Verification
-from fastapi_auth.models import OutboxEmail, SecurityEvent, User
-from fastapi_auth.runtime import Runtime
+from fastapi_auth.kernel.components import components_of
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.models import OutboxEmail, SecurityEvent, User
+from fastapi_auth.kernel.password_gate import PasswordGate
+from fastapi_auth.kernel.passwords import PasswordHasher, Verification
+from fastapi_auth.kernel.settings import Settings
 from tests.mailbox import Mailbox
 
 PASSWORD = "correct horse battery staple"
+
+T = TypeVar("T")
 
 
 def unique_email(prefix: str = "user") -> str:
@@ -78,27 +83,35 @@ async def logged_in(client: httpx.AsyncClient, mailbox: Mailbox, **fields: Any) 
 # -- the app's own database, for state HTTP cannot reach (disabling, legacy hashes) ---------
 
 
-def runtime_of(app: FastAPI) -> Runtime:
-    runtime: Runtime = app.state.fastapi_auth
-    return runtime
+def part_of(app: FastAPI, kind: type[T]) -> T:
+    """One of the parts `main.py` built for the app."""
+    return components_of(app).get(kind)
+
+
+def database_of(app: FastAPI) -> Database:
+    return part_of(app, Database)
+
+
+def settings_of(app: FastAPI) -> Settings:
+    return part_of(app, Settings)
 
 
 async def stored_user(app: FastAPI, email: str) -> User:
-    async with runtime_of(app).database.transaction() as session:
+    async with database_of(app).transaction() as session:
         user = await session.scalar(select(User).where(User.email_key == email.lower()))
     assert user is not None, email
     return user
 
 
 async def update_user(app: FastAPI, email: str, **values: Any) -> None:
-    async with runtime_of(app).database.transaction() as session:
+    async with database_of(app).transaction() as session:
         await session.execute(update(User).where(User.email_key == email.lower()).values(**values))
 
 
 async def queued_subjects(app: FastAPI, recipient: str) -> list[str]:
     """What the outbox holds for an address: committed with the request, so an email that
     was never queued can be told apart from one the dispatcher has not delivered yet."""
-    async with runtime_of(app).database.transaction() as session:
+    async with database_of(app).transaction() as session:
         rows = await session.scalars(
             select(OutboxEmail.subject)
             .where(OutboxEmail.recipient == recipient)
@@ -159,7 +172,7 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> Ca
 
 async def count_events(app: FastAPI, email: str, event_type: str) -> int:
     user = await stored_user(app, email)
-    async with runtime_of(app).database.transaction() as session:
+    async with database_of(app).transaction() as session:
         count = await session.scalar(
             select(func.count())
             .select_from(SecurityEvent)
@@ -202,7 +215,7 @@ class HeldPasswordChecks:
 
 
 def hold_password_checks(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> HeldPasswordChecks:
-    gate = runtime_of(app).password_gate
+    gate = part_of(app, PasswordGate)
     held = HeldPasswordChecks(gate.hasher)
     monkeypatch.setattr(gate, "hasher", held)
     return held

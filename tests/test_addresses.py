@@ -8,7 +8,7 @@ import unicodedata
 import httpx
 import pytest
 
-from fastapi_auth.addresses import (
+from fastapi_auth.kernel.addresses import (
     NOT_SCRIPT_WORDS,
     SCRIPT_WORDS,
     email_key,

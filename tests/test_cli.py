@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from typer.testing import CliRunner, Result
 
 from fastapi_auth.cli import app as cli
-from fastapi_auth.models import (
+from fastapi_auth.kernel.models import (
     AuthSession,
     Base,
     EmailChange,
@@ -33,7 +33,7 @@ from fastapi_auth.models import (
     User,
     utcnow,
 )
-from fastapi_auth.settings import Settings
+from fastapi_auth.kernel.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.mailbox import LINK, free_port
 from tests.services import BACKENDS, TestDatabase, create_database, drop_database

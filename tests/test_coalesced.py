@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from fastapi_auth.db import Coalesced
+from fastapi_auth.kernel.coalesced import Coalesced
 
 
 class Recorder:

@@ -17,7 +17,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from fastapi_auth import create_app
-from fastapi_auth.auth.tokens import AccessTokenCodec
+from fastapi_auth.kernel.tokens import AccessTokenCodec
 from tests.conftest import make_settings
 from tests.mailbox import SmtpCapture, free_port
 from tests.services import (
@@ -28,7 +28,7 @@ from tests.services import (
     drop_database,
     migrate,
 )
-from tests.support import PASSWORD, register, unique_email
+from tests.support import PASSWORD, part_of, register, unique_email
 
 POSTGRES = [backend for backend in BACKENDS if backend == "postgresql"]
 OUTAGE_LIMIT_SECONDS = 20
@@ -131,7 +131,7 @@ async def app_on(db_url: str, smtp: SmtpCapture, **overrides: Any) -> AsyncItera
 
 
 def valid_looking_token(application: FastAPI) -> str:
-    codec: AccessTokenCodec = application.state.fastapi_auth.access_tokens
+    codec = part_of(application, AccessTokenCodec)
     return codec.issue(uuid.uuid4(), uuid.uuid4())
 
 

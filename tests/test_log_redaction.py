@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from fastapi_auth.log_redaction import RedactLinkTokens, redact
+from fastapi_auth.kernel.log_redaction import RedactLinkTokens, redact
 
 SECRET = "eyJyaWQiOiJhYWQifQ.aw9GBg.TVtWXNSNPi9v7uETOdrcTD6kD60"
 

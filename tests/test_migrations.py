@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from fastapi_auth.kernel.models import Base
 from fastapi_auth.migrations.config import alembic_config
-from fastapi_auth.models import Base
 from tests.services import TestDatabase, create_database, drop_database, migrate
 
 

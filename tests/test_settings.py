@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from fastapi_auth.settings import Settings, describe
+from fastapi_auth.kernel.settings import Settings, describe
 
 ENV_EXAMPLE = Path(__file__).parent.parent / ".env.example"
 INTERNAL_ONLY = {"PROJECT_NAME", "HIBP_URL"}

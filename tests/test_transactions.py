@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from fastapi_auth.db import Database
-from fastapi_auth.errors import DomainError
-from fastapi_auth.models import User
-from tests.support import runtime_of
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.errors import DomainError
+from fastapi_auth.kernel.models import User
+from tests.support import database_of
 
 
 async def insert_in_a_savepoint_then_fail(database: Database, user_id: uuid.UUID) -> None:
@@ -33,7 +33,7 @@ async def insert_in_a_savepoint_then_fail(database: Database, user_id: uuid.UUID
 
 
 async def test_a_savepoint_first_in_a_transaction_rolls_back_with_it(app: FastAPI) -> None:
-    database = runtime_of(app).database
+    database = database_of(app)
     user_id = uuid.uuid4()
     with pytest.raises(DomainError):
         await insert_in_a_savepoint_then_fail(database, user_id)
@@ -44,7 +44,7 @@ async def test_a_savepoint_first_in_a_transaction_rolls_back_with_it(app: FastAP
 async def test_a_database_error_never_shows_its_statements_values(app: FastAPI) -> None:
     """Its text is logged with the 500 it becomes: the values may be an address, an IP
     or a hash."""
-    database = runtime_of(app).database
+    database = database_of(app)
     user_id = uuid.uuid4()
     secret_address = f"{user_id.hex}-secret@example.com"
 

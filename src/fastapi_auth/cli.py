@@ -17,13 +17,13 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from fastapi_auth.db import Database
 from fastapi_auth.email.dispatcher import OutboxDispatcher
 from fastapi_auth.email.repository import OutboxRepository
 from fastapi_auth.email.sender import build_sender
-from fastapi_auth.models import utcnow
-from fastapi_auth.models.outbox_email import FAILED, PENDING, SENT
-from fastapi_auth.settings import Settings, describe
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.models import utcnow
+from fastapi_auth.kernel.models.outbox_email import FAILED, PENDING, SENT
+from fastapi_auth.kernel.settings import Settings, describe
 
 app = typer.Typer(help="Authentication and user management for FastAPI.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and housekeeping.", no_args_is_help=True)
@@ -84,7 +84,7 @@ def serve(
     point at the address served here. Link tokens are redacted from every log line."""
     import uvicorn
 
-    from fastapi_auth.log_redaction import uvicorn_log_config
+    from fastapi_auth.kernel.log_redaction import uvicorn_log_config
 
     settings = load_settings()
     if settings.frontend_url is None:
@@ -150,7 +150,7 @@ def prune(
 ) -> None:
     """Delete ended sessions, their spent tokens, expired registrations and email changes,
     and old sent emails, in batches (cron-safe)."""
-    from fastapi_auth.auth.repository import RegistrationRepository
+    from fastapi_auth.flows.repository import RegistrationRepository
     from fastapi_auth.main import build_runtime
     from fastapi_auth.sessions.service import SessionService
     from fastapi_auth.users.repository import EmailChangeRepository
@@ -163,7 +163,8 @@ def prune(
         try:
             while True:
                 async with runtime.database.transaction() as session:
-                    pruned = await SessionService(session, runtime).prune(batch_size)
+                    sessions_of = runtime.components.build(SessionService, session)
+                    pruned = await sessions_of.prune(batch_size)
                 sessions += pruned
                 if pruned < batch_size:
                     break
@@ -177,6 +178,7 @@ def prune(
                 cutoff = now - timedelta(days=keep_sent_days)
                 emails = await OutboxRepository(session).delete_sent_before(cutoff)
         finally:
+            await runtime.fast_path.dispose()
             await runtime.database.dispose()
         return sessions, registrations, changes, emails
 

@@ -13,50 +13,58 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastapi_auth.auth.breached_passwords import (
-    BreachedPasswordChecker,
-    build_breached_password_checker,
-)
-from fastapi_auth.auth.links import Links
-from fastapi_auth.auth.password_gate import PasswordGate
-from fastapi_auth.auth.passwords import PasswordHasher, PwdlibPasswordHasher
-from fastapi_auth.auth.router import router as auth_router
-from fastapi_auth.auth.tokens import AccessTokenCodec, LinkTokenCodec
-from fastapi_auth.db import Database
 from fastapi_auth.email.dispatcher import OutboxDispatcher
 from fastapi_auth.email.sender import EmailSender, build_sender
 from fastapi_auth.email.service import EmailComposer, Mailer
-from fastapi_auth.errors import install_error_handlers
+from fastapi_auth.flows.router import router as auth_router
+from fastapi_auth.flows.service import AuthService
 from fastapi_auth.health.router import router as health_router
-from fastapi_auth.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
-from fastapi_auth.pages.router import STATIC_DIR, PageAnswer, page_answer_handler
+from fastapi_auth.kernel.access_check import LiveSessions
+from fastapi_auth.kernel.breached_passwords import (
+    BreachedPasswordChecker,
+    build_breached_password_checker,
+)
+from fastapi_auth.kernel.components import Components
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.error_handlers import install_error_handlers
+from fastapi_auth.kernel.fast_path import FastPath
+from fastapi_auth.kernel.links import Links
+from fastapi_auth.kernel.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from fastapi_auth.kernel.password_gate import PasswordGate
+from fastapi_auth.kernel.passwords import PasswordHasher, PwdlibPasswordHasher
+from fastapi_auth.kernel.principal import Authenticator
+from fastapi_auth.kernel.ratelimit.attempts import PasswordAttempts
+from fastapi_auth.kernel.ratelimit.limiter import RateLimiter
+from fastapi_auth.kernel.settings import Settings, describe
+from fastapi_auth.kernel.tokens import AccessTokenCodec, LinkTokenCodec
+from fastapi_auth.pages.rendering import STATIC_DIR, PageAnswer, page_answer_handler
 from fastapi_auth.pages.router import router as pages_router
-from fastapi_auth.ratelimit.attempts import PasswordAttempts
-from fastapi_auth.ratelimit.service import RateLimiter
-from fastapi_auth.runtime import Runtime
 from fastapi_auth.security_events.router import router as security_events_router
+from fastapi_auth.security_events.service import SecurityEventService
 from fastapi_auth.sessions.repository import RefreshRotations
 from fastapi_auth.sessions.router import router as sessions_router
-from fastapi_auth.settings import Settings, describe
-from fastapi_auth.users.repository import LiveSessions
+from fastapi_auth.sessions.service import SessionService, TokenRotation
 from fastapi_auth.users.router import router as users_router
+from fastapi_auth.users.service import UserService
 
 logger = logging.getLogger("fastapi_auth")
 
 ROUTERS: tuple[APIRouter, ...] = (
-    # First, because a request is matched against each route in turn: `GET /users/me` is
-    # the busiest route, and being matched before auth's eight routes saved it 8% of its
-    # CPU (benchmarks/README.md). The docs keep the order of `OPENAPI_TAGS`.
+    # `GET /users/me`, the busiest route, first: a request is matched against each route
+    # in turn (benchmarks/README.md, "What made it fast"). The docs keep the order of
+    # `OPENAPI_TAGS`.
     users_router,
-    auth_router,
     sessions_router,
+    auth_router,
     security_events_router,
     health_router,
     pages_router,
@@ -70,6 +78,22 @@ OPENAPI_TAGS = [
 ]
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What one app instance owns: the parts with a lifetime (started and closed by
+    `auth_lifespan`), and every part and service the routes reach (`components`)."""
+
+    settings: Settings
+    database: Database
+    fast_path: FastPath
+    passwords: PasswordHasher
+    dispatcher: OutboxDispatcher
+    limiter: RateLimiter
+    attempts: PasswordAttempts
+    breached_passwords: BreachedPasswordChecker
+    components: Components
+
+
 def build_runtime(
     settings: Settings,
     *,
@@ -77,25 +101,77 @@ def build_runtime(
     email_sender: EmailSender | None = None,
     breached_passwords: BreachedPasswordChecker | None = None,
 ) -> Runtime:
+    """The one place the parts are built and each service is handed the ones it uses."""
     database = Database(settings)
+    fast_path = FastPath(database)
     sender = email_sender or build_sender(settings)
     passwords = password_hasher or PwdlibPasswordHasher(settings)
+    breached = breached_passwords or build_breached_password_checker(settings)
     attempts = PasswordAttempts(settings)
+    limiter = RateLimiter(settings)
+    gate = PasswordGate(passwords, attempts)
+    access_tokens = AccessTokenCodec(settings)
+    links = Links(settings, LinkTokenCodec(settings))
+    mailer = Mailer(EmailComposer(settings))
+
+    def sessions(session: AsyncSession) -> SessionService:
+        return SessionService(session, access_tokens, settings)
+
+    def users(session: AsyncSession) -> UserService:
+        return UserService(
+            session,
+            sessions=sessions(session),
+            security_events=SecurityEventService(session),
+            password_gate=gate,
+            passwords=passwords,
+            breached_passwords=breached,
+            limiter=limiter,
+            mailer=mailer,
+            links=links,
+            settings=settings,
+        )
+
+    def flows(session: AsyncSession) -> AuthService:
+        return AuthService(
+            session,
+            database=database,
+            sessions=sessions(session),
+            password_gate=gate,
+            passwords=passwords,
+            breached_passwords=breached,
+            attempts=attempts,
+            limiter=limiter,
+            mailer=mailer,
+            links=links,
+            settings=settings,
+        )
+
+    components = Components()
+    for part in (
+        settings,
+        database,
+        fast_path,
+        access_tokens,
+        gate,
+        limiter,
+        Authenticator(access_tokens, LiveSessions(fast_path)),
+        TokenRotation(RefreshRotations(fast_path), database, access_tokens, sessions),
+    ):
+        components.add(part)
+    components.provide(SessionService, sessions)
+    components.provide(UserService, users)
+    components.provide(AuthService, flows)
+    components.provide(SecurityEventService, SecurityEventService)
     return Runtime(
         settings=settings,
         database=database,
+        fast_path=fast_path,
         passwords=passwords,
-        access_tokens=AccessTokenCodec(settings),
-        links=Links(settings, LinkTokenCodec(settings)),
-        mailer=Mailer(EmailComposer(settings)),
-        sender=sender,
         dispatcher=OutboxDispatcher(database, sender, settings),
-        limiter=RateLimiter(settings),
+        limiter=limiter,
         attempts=attempts,
-        password_gate=PasswordGate(passwords, attempts),
-        breached_passwords=breached_passwords or build_breached_password_checker(settings),
-        live_sessions=LiveSessions(database),
-        rotations=RefreshRotations(database),
+        breached_passwords=breached,
+        components=components,
     )
 
 
@@ -103,12 +179,11 @@ def freeze_startup_heap() -> None:
     """Moves every object alive after start-up out of the garbage collector's reach.
 
     A full collection walks every tracked object, and nearly all of them are the modules,
-    routes, schemas and mappers loaded at start-up, which live as long as the process. A
-    busy worker ran one about once a second, and each held every request in flight for
-    ~64 ms; frozen, they are skipped and take ~2 ms, and `GET /users/me` needed over a
-    quarter less CPU (benchmarks/README.md). Only what requests allocate is collected.
-    Only for a process that serves this app alone; an app that mounts the routers may
-    call `gc.freeze()` itself once it has started.
+    routes, schemas and mappers loaded at start-up, which live as long as the process;
+    each one held every request in flight meanwhile (benchmarks/README.md has the
+    figures). Only what requests allocate is collected then. Only for a process that
+    serves this app alone; an app that mounts the routers may call `gc.freeze()` itself
+    once it has started.
     """
     gc.collect()
     gc.freeze()
@@ -131,6 +206,7 @@ def auth_lifespan(
             await runtime.breached_passwords.aclose()
             await runtime.limiter.aclose()
             await runtime.attempts.aclose()
+            await runtime.fast_path.dispose()
             await runtime.database.dispose()
 
     return lifespan
@@ -138,7 +214,7 @@ def auth_lifespan(
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Adds the routers, error handlers, pages and middleware to an existing app."""
-    app.state.fastapi_auth = runtime
+    app.state.fastapi_auth = runtime.components
     install_error_handlers(app)
     app.add_exception_handler(PageAnswer, page_answer_handler)
     for router in ROUTERS:

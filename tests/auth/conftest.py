@@ -7,7 +7,7 @@ import time
 from fastapi import FastAPI
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from tests.support import runtime_of
+from tests.support import settings_of
 
 
 def backdated_link_token(app: FastAPI, token: str, salt: str, age_seconds: int) -> str:
@@ -18,7 +18,7 @@ def backdated_link_token(app: FastAPI, token: str, salt: str, age_seconds: int) 
         def get_timestamp(self) -> int:
             return int(time.time()) - age_seconds
 
-    secret = runtime_of(app).settings.signing_secret
+    secret = settings_of(app).signing_secret
     payload = URLSafeTimedSerializer(secret).loads(token, salt=salt)
     return URLSafeTimedSerializer(secret, signer=BackdatedSigner).dumps(payload, salt=salt)
 

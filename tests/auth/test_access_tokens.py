@@ -17,9 +17,10 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
+from fastapi_auth.kernel.fast_path import FastPath
 from tests.auth.conftest import tampered
 from tests.mailbox import Mailbox
-from tests.support import bearer, count_calls, logged_in, runtime_of
+from tests.support import bearer, count_calls, logged_in, part_of, settings_of
 
 
 def claims_of(token: str) -> dict[str, Any]:
@@ -45,7 +46,7 @@ async def test_forged_tokens_are_invalid(
     app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:
     account = await logged_in(client, mailbox)
-    secret = runtime_of(app).settings.signing_secret
+    secret = settings_of(app).signing_secret
     claims = claims_of(account.access_token)
     now = int(time.time())
 
@@ -104,13 +105,13 @@ async def test_checks_made_at_once_share_one_query_and_each_gets_its_own_answer(
         "/users/logout", json={"refresh_token": ended.refresh_token}, headers=ended.headers
     )
     assert logout.status_code == 204
-    secret = runtime_of(app).settings.signing_secret
+    secret = settings_of(app).signing_secret
     someone_elses_session = jwt.encode(
         {**claims_of(accounts[0].access_token), "sid": claims_of(accounts[1].access_token)["sid"]},
         secret,
         "HS256",
     )
-    queries = count_calls(monkeypatch, runtime_of(app).database, "on_driver")
+    queries = count_calls(monkeypatch, part_of(app, FastPath), "on_driver")
     tokens = [account.access_token for account in accounts] * 2
     tokens += [ended.access_token, someone_elses_session]
     responses = await asyncio.gather(

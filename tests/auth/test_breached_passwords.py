@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from fastapi_auth.auth.password_policy import common_passwords
+from fastapi_auth.kernel.password_policy import common_passwords
 from tests.conftest import AppFactory, http_client
 from tests.mailbox import Mailbox, free_port
 from tests.support import PASSWORD, login, register, register_verified, unique_email

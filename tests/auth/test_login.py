@@ -15,14 +15,15 @@ from fastapi import FastAPI
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
-from fastapi_auth.auth.passwords import PasswordHasher, Verification
+from fastapi_auth.kernel.password_gate import PasswordGate
+from fastapi_auth.kernel.passwords import PasswordHasher, Verification
 from tests.mailbox import Mailbox
 from tests.support import (
     PASSWORD,
     logged_in,
+    part_of,
     register,
     register_verified,
-    runtime_of,
     stored_user,
     unique_email,
     update_user,
@@ -161,10 +162,9 @@ class CountingHasher:
 
 @pytest.fixture
 def counting_hasher(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
-    runtime = runtime_of(app)
-    spy = CountingHasher(runtime.passwords)
-    monkeypatch.setattr(runtime, "passwords", spy)
-    monkeypatch.setattr(runtime.password_gate, "hasher", spy)
+    gate = part_of(app, PasswordGate)
+    spy = CountingHasher(gate.hasher)
+    monkeypatch.setattr(gate, "hasher", spy)
     return spy
 
 

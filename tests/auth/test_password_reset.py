@@ -8,7 +8,7 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
-from fastapi_auth.auth.tokens import RESET_PASSWORD_SALT
+from fastapi_auth.kernel.tokens import RESET_PASSWORD_SALT
 from tests.auth.conftest import backdated_link_token, tampered
 from tests.conftest import AppFactory, http_client
 from tests.mailbox import Mailbox
@@ -20,7 +20,7 @@ from tests.support import (
     queued_subjects,
     register,
     register_verified,
-    runtime_of,
+    settings_of,
     unique_email,
 )
 
@@ -127,7 +127,7 @@ async def test_bad_links_are_refused(
     await register(client, email)
     verify_token = (await mailbox.last(email, "Verify")).token
     token = await reset_token(client, mailbox, (await register_verified(client, mailbox)).email)
-    lifetime = runtime_of(app).settings.reset_token_expire_minutes * 60
+    lifetime = settings_of(app).reset_token_expire_minutes * 60
     bad = {
         "tampered": tampered(token),
         "expired": backdated_link_token(app, token, RESET_PASSWORD_SALT, lifetime + 60),

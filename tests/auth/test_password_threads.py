@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from fastapi_auth.auth.passwords import HASHING_NICENESS, hashing_threads, off_the_loop
+from fastapi_auth.kernel.passwords import HASHING_NICENESS, hashing_threads, off_the_loop
 
 
 def own_priority() -> tuple[int, int]:

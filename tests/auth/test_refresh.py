@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from fastapi_auth.kernel.fast_path import FastPath
 from tests.mailbox import Mailbox
 from tests.support import (
     Account,
@@ -17,8 +18,8 @@ from tests.support import (
     count_calls,
     logged_in,
     login,
+    part_of,
     refresh,
-    runtime_of,
     update_user,
 )
 
@@ -114,7 +115,7 @@ async def test_refreshes_made_at_once_each_rotate_their_own_session(
     each presenter the next pair of its own session, and a token presented twice in it
     to one presenter only."""
     accounts = [await logged_in(client, mailbox) for _ in range(4)]
-    writer = runtime_of(app).database.sqlite_writer
+    writer = part_of(app, FastPath).sqlite_writer
     transactions = None if writer is None else count_calls(monkeypatch, writer, "transaction")
     tokens = [account.refresh_token for account in accounts] + [accounts[0].refresh_token]
     answers = await asyncio.gather(*(refresh(client, token) for token in tokens))

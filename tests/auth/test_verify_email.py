@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from itsdangerous import URLSafeTimedSerializer
 
-from fastapi_auth.auth.tokens import VERIFY_EMAIL_SALT
+from fastapi_auth.kernel.tokens import VERIFY_EMAIL_SALT
 from tests.auth.conftest import backdated_link_token, tampered
 from tests.conftest import AppFactory, two_instances
 from tests.mailbox import Mailbox
@@ -24,7 +24,7 @@ from tests.support import (
     queued_subjects,
     register,
     register_verified,
-    runtime_of,
+    settings_of,
     unique_email,
 )
 
@@ -123,7 +123,7 @@ async def test_an_expired_link_is_refused(
     app: FastAPI, client: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:
     _, token = await registered(client, mailbox)
-    lifetime = runtime_of(app).settings.verify_token_expire_hours * 3600
+    lifetime = settings_of(app).verify_token_expire_hours * 3600
     expired = backdated_link_token(app, token, VERIFY_EMAIL_SALT, lifetime + 60)
     assert_invalid_link(await client.post("/auth/verify-email", json={"token": expired}))
     nearly = backdated_link_token(app, token, VERIFY_EMAIL_SALT, lifetime - 60)
@@ -184,7 +184,7 @@ async def test_concurrent_uses_of_one_link_act_once_and_answer_alike(
             assert {answer.status_code for answer in answers} == {200}, [a.text for a in answers]
             assert len({answer.text for answer in answers}) == 1
             assert await count_events(app, email, "email_verified") == 1
-            monkeypatch.setattr("fastapi_auth.auth.service.RACING_USE", timedelta(0))
+            monkeypatch.setattr("fastapi_auth.flows.service.RACING_USE", timedelta(0))
             assert_invalid_link(await first.post("/auth/verify-email", json={"token": token}))
             monkeypatch.undo()
 
@@ -201,7 +201,7 @@ async def test_concurrent_uses_of_one_link_act_once_and_answer_alike(
             )
             assert {answer.status_code for answer in answers} == {200}, [a.text for a in answers]
             assert await count_events(app, moved, "email_change_confirmed") == 1
-            monkeypatch.setattr("fastapi_auth.auth.service.RACING_USE", timedelta(0))
+            monkeypatch.setattr("fastapi_auth.flows.service.RACING_USE", timedelta(0))
             assert_invalid_link(await second.post("/auth/verify-email", json={"token": confirm}))
             monkeypatch.undo()
 

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import delete, select
 
 from fastapi_auth import Settings, create_app
-from fastapi_auth.db import Database
-from fastapi_auth.models import OutboxEmail
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.models import OutboxEmail
 from tests.conftest import settings_for
 from tests.services import TestDatabase
 

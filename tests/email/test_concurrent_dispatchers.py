@@ -10,12 +10,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from fastapi_auth.db import Database
 from fastapi_auth.email.dispatcher import OutboxDispatcher, message_id
 from fastapi_auth.email.repository import OutboxRepository
 from fastapi_auth.email.sender import SmtpEmailSender
-from fastapi_auth.models import OutboxEmail
-from fastapi_auth.models.outbox_email import SENT
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.models import OutboxEmail
+from fastapi_auth.kernel.models.outbox_email import SENT
 from tests.email.conftest import DatabaseFor
 from tests.email.outbox import Outbox, email_settings
 from tests.email.smtp_servers import SmtpServer, running

@@ -10,7 +10,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from fastapi_auth import create_app
-from fastapi_auth.models.outbox_email import PENDING, SENT
+from fastapi_auth.kernel.models.outbox_email import PENDING, SENT
 from tests.conftest import http_client
 from tests.email.outbox import HANG_GUARD_SECONDS, Outbox, email_app, email_settings
 from tests.email.smtp_servers import SlowMailbox, SmtpServer, running

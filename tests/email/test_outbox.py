@@ -9,27 +9,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import event, update
 from sqlalchemy.exc import OperationalError
 
-from fastapi_auth.db import Database
 from fastapi_auth.email.dispatcher import OutboxDispatcher
 from fastapi_auth.email.sender import SmtpEmailSender
-from fastapi_auth.models import OutboxEmail, utcnow
-from fastapi_auth.models.outbox_email import PENDING, SENT
-from fastapi_auth.runtime import Runtime
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.models import OutboxEmail, utcnow
+from fastapi_auth.kernel.models.outbox_email import PENDING, SENT
 from tests.conftest import http_client
 from tests.email.outbox import HANG_GUARD_SECONDS, Outbox, all_in, email_app, email_settings
 from tests.email.smtp_servers import SmtpServer, running
 from tests.services import TestDatabase
-from tests.support import register, unique_email
+from tests.support import database_of, register, unique_email
 from tests.test_database_outage import BlackHole
-
-
-def runtime_of(application: FastAPI) -> Runtime:
-    runtime: Runtime = application.state.fastapi_auth
-    return runtime
 
 
 @pytest.fixture
@@ -135,7 +128,7 @@ async def test_a_rolled_back_registration_leaves_no_outbox_row(
         email_app(email_database, server.port, email_dispatcher_enabled=False) as application,
         http_client(application) as http,
     ):
-        engine = runtime_of(application).database.engine.sync_engine
+        engine = database_of(application).engine.sync_engine
         event.listen(engine, "commit", fail_commit)
         try:
             refused = await register(http, doomed)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from fastapi_auth import cli
-from fastapi_auth.models.outbox_email import FAILED, PENDING, SENT
-from fastapi_auth.settings import Settings
+from fastapi_auth.kernel.models.outbox_email import FAILED, PENDING, SENT
+from fastapi_auth.kernel.settings import Settings
 from tests.conftest import JWT_SECRET, http_client
 from tests.email.outbox import HANG_GUARD_SECONDS, Outbox, all_in, email_app
 from tests.email.smtp_servers import RefusingMailbox, SmtpServer, running

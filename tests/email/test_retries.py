@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from fastapi_auth.models.outbox_email import FAILED, SENT
+from fastapi_auth.kernel.models.outbox_email import FAILED, SENT
 from tests.conftest import http_client
 from tests.email.outbox import HANG_GUARD_SECONDS, Outbox, all_in, email_app
 from tests.email.smtp_servers import RefusingMailbox, SmtpServer, running

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fastapi_auth.models.outbox_email import FAILED, PENDING, SENT
+from fastapi_auth.kernel.models.outbox_email import FAILED, PENDING, SENT
 from tests.conftest import http_client
 from tests.email.conftest import DatabaseFor
 from tests.email.outbox import HANG_GUARD_SECONDS, Outbox, all_in, email_app

@@ -9,6 +9,8 @@ import pytest
 import redis.asyncio as redis
 from fastapi import FastAPI
 
+from fastapi_auth.kernel.components import components_of
+from fastapi_auth.kernel.settings import Settings
 from tests.conftest import AppFactory
 from tests.services import LIMITER_STORES, REDIS_URL
 
@@ -31,7 +33,7 @@ async def limited_app(make_app: AppFactory, limiter_store: str) -> AsyncIterator
         if limiter_store == "redis":
             settings.setdefault("redis_url", REDIS_URL)
         application = await make_app(**settings)
-        prefixes.add(application.state.fastapi_auth.settings.rate_limit_key_prefix)
+        prefixes.add(components_of(application).get(Settings).rate_limit_key_prefix)
         return application
 
     yield factory

@@ -12,11 +12,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from fastapi_auth.kernel.password_gate import PasswordGate
 from tests.conftest import AppFactory, http_client
 from tests.mailbox import Mailbox
 from tests.ratelimit.conftest import LimitedAppFactory
 from tests.services import REDIS_AVAILABLE, REDIS_URL
-from tests.support import Account, count_events, login, queued_subjects, register_verified
+from tests.support import Account, count_events, login, part_of, queued_subjects, register_verified
 from tests.support import unique_email as new_address
 
 ATTACKER = ("203.0.113.66", 50000)
@@ -85,7 +86,7 @@ async def test_every_route_logs_its_failed_password_checks(
 
 def hashes_evaluated(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every verification the gate asks of the hasher (a wrong guess that got through)."""
-    gate = app.state.fastapi_auth.password_gate
+    gate = part_of(app, PasswordGate)
     seen: list[str] = []
     verify = gate.hasher.verify
 

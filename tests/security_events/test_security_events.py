@@ -12,16 +12,16 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from fastapi_auth.models import SecurityEvent, utcnow
+from fastapi_auth.kernel.models import SecurityEvent, utcnow
 from tests.mailbox import Mailbox
 from tests.support import (
     PASSWORD,
     Account,
     current_session_id,
+    database_of,
     logged_in,
     login_device,
     register,
-    runtime_of,
     stored_user,
     unique_email,
 )
@@ -245,7 +245,7 @@ async def test_deleting_the_account_is_logged_once(
         "DELETE", "/users/me", json={"password": account.password}, headers=account.headers
     )
     assert response.status_code == 204
-    async with runtime_of(app).database.transaction() as session:
+    async with database_of(app).transaction() as session:
         rows = (
             await session.scalars(
                 select(SecurityEvent).where(
@@ -294,7 +294,7 @@ async def test_the_cursor_walks_events_of_one_instant_once(
     account = await logged_in(client, mailbox)
     user_id = (await stored_user(app, account.email)).id
     instant = utcnow()
-    async with runtime_of(app).database.transaction() as session:
+    async with database_of(app).transaction() as session:
         session.add_all(
             SecurityEvent(user_id=user_id, event_type="session_revoked", created_at=instant)
             for _ in range(5)

@@ -10,17 +10,17 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from fastapi_auth.models import AuthSession, utcnow
+from fastapi_auth.kernel.models import AuthSession, utcnow
 from tests.conftest import AppFactory, http_client
 from tests.mailbox import Mailbox
 from tests.support import (
     Account,
     current_session_id,
+    database_of,
     logged_in,
     login_device,
     refresh,
     register_verified,
-    runtime_of,
 )
 
 
@@ -97,7 +97,7 @@ async def test_ended_and_expired_sessions_are_not_listed(
     )
     assert logout.status_code == 204
     tablet_id = uuid.UUID(await current_session_id(client, tablet))
-    async with runtime_of(app).database.transaction() as session:
+    async with database_of(app).transaction() as session:
         await session.execute(
             update(AuthSession)
             .where(AuthSession.id == tablet_id)

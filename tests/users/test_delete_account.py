@@ -9,17 +9,17 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from fastapi_auth.models import AuthSession, OutboxEmail, SecurityEvent, User
+from fastapi_auth.kernel.models import AuthSession, OutboxEmail, SecurityEvent, User
 from tests.conftest import AppFactory, two_instances
 from tests.mailbox import Mailbox
 from tests.support import (
     Account,
+    database_of,
     login,
     login_device,
     queued_subjects,
     register,
     register_verified,
-    runtime_of,
     stored_user,
 )
 
@@ -98,7 +98,7 @@ async def test_deletion_ends_everything_and_frees_the_address(
     assert [GOODBYE in subject for subject in await queued_subjects(app, account.email)] == [True]
     assert await queued_subjects(app, new_address) == []
 
-    async with runtime_of(app).database.transaction() as session:
+    async with database_of(app).transaction() as session:
         assert await session.get(User, old_id) is None
         sessions_left = await session.scalar(
             select(func.count()).select_from(AuthSession).where(AuthSession.user_id == old_id)
@@ -228,7 +228,7 @@ async def test_requests_racing_a_deletion_end_in_4xx_and_leave_nothing_behind(
             # 403 when the racing registration landed after the deletion: a new sign-up
             # of the freed address, waiting for its own link.
             assert after.status_code in {401, 403}, after.text
-            async with runtime_of(app).database.transaction() as session:
+            async with database_of(app).transaction() as session:
                 assert await session.get(User, user_id) is None
                 live = await session.scalar(
                     select(func.count())

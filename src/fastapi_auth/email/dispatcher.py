@@ -18,11 +18,11 @@ from email.utils import formataddr
 
 import idna
 
-from fastapi_auth.db import Database
 from fastapi_auth.email.repository import OutboxRepository
 from fastapi_auth.email.sender import EmailSender, PermanentDeliveryError
-from fastapi_auth.models import OutboxEmail, utcnow
-from fastapi_auth.settings import Settings
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.models import OutboxEmail, utcnow
+from fastapi_auth.kernel.settings import Settings
 
 logger = logging.getLogger("fastapi_auth.email")
 

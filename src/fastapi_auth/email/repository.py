@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastapi_auth.db import OUTBOX_TOUCHED
-from fastapi_auth.models import OutboxEmail
-from fastapi_auth.models.outbox_email import FAILED, PENDING, SENT
+from fastapi_auth.kernel.db import OUTBOX_TOUCHED
+from fastapi_auth.kernel.models import OutboxEmail
+from fastapi_auth.kernel.models.outbox_email import FAILED, PENDING, SENT
 
 
 class OutboxRepository:

@@ -13,11 +13,11 @@ from typing import Protocol
 
 import aiosmtplib
 
-from fastapi_auth.settings import Settings
+from fastapi_auth.kernel.settings import Settings
 
 logger = logging.getLogger("fastapi_auth.email")
 KEEP_LINKS = "fastapi_auth_keep_links"
-"""The one log line meant to show links (`fastapi_auth.log_redaction` lets it through)."""
+"""The one log line meant to show links (`fastapi_auth.kernel.log_redaction` lets it through)."""
 
 SMTP_PERMANENT_FAILURE = 500
 

@@ -15,8 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.email.repository import OutboxRepository
-from fastapi_auth.models import OutboxEmail, User
-from fastapi_auth.settings import Settings
+from fastapi_auth.kernel.models import OutboxEmail, User
+from fastapi_auth.kernel.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -90,6 +90,11 @@ class Mailer:
             template, user.email, full_name=user.full_name, email=user.email, **context
         )
         self._add(session, email, user.id)
+
+    async def forget_account(self, session: AsyncSession, account: uuid.UUID) -> None:
+        """Every email queued or sent about a deleted account goes (its addresses, its
+        name and its links are in them)."""
+        await OutboxRepository(session).delete_for_account(account)
 
     def _add(self, session: AsyncSession, email: ComposedEmail, account: uuid.UUID | None) -> None:
         OutboxRepository(session).add(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from fastapi_auth.errors import ServiceUnavailable, error_responses
-from fastapi_auth.runtime import RuntimeDep
+from fastapi_auth.kernel.components import use_part
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.error_handlers import error_responses
+from fastapi_auth.kernel.errors import ServiceUnavailable
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -23,6 +25,6 @@ async def live() -> HealthStatus:
 
 
 @router.get("/ready", response_model=HealthStatus, responses=error_responses(ServiceUnavailable))
-async def ready(runtime: RuntimeDep) -> HealthStatus:
-    await runtime.database.ping()
+async def ready(database: Annotated[Database, use_part(Database)]) -> HealthStatus:
+    await database.ping()
     return HealthStatus()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic.config import Config
 
-from fastapi_auth.settings import Settings
+from fastapi_auth.kernel.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent
 

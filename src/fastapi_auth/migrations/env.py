@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from fastapi_auth.models import Base
-from fastapi_auth.settings import Settings
+from fastapi_auth.kernel.models import Base
+from fastapi_auth.kernel.settings import Settings
 
 config = context.config
 target_metadata = Base.metadata

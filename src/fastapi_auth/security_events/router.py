@@ -6,13 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from fastapi_auth.auth.dependencies import AUTHENTICATION_ERRORS, CurrentUser
-from fastapi_auth.db import SessionDep
-from fastapi_auth.errors import InvalidCursor, error_responses
+from fastapi_auth.kernel.components import use_service
+from fastapi_auth.kernel.error_handlers import error_responses
+from fastapi_auth.kernel.errors import InvalidCursor
+from fastapi_auth.kernel.principal import AUTHENTICATION_ERRORS, CurrentUser
 from fastapi_auth.security_events.schemas import SecurityEventPage
-from fastapi_auth.security_events.service import list_events
+from fastapi_auth.security_events.service import SecurityEventService
 
 router = APIRouter(prefix="/users/me/security-events", tags=["sessions"])
+
+SecurityEventServiceDep = Annotated[SecurityEventService, use_service(SecurityEventService)]
 
 
 @router.get(
@@ -33,9 +36,9 @@ router = APIRouter(prefix="/users/me/security-events", tags=["sessions"])
 )
 async def read_security_events(
     user: CurrentUser,
-    session: SessionDep,
+    service: SecurityEventServiceDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SecurityEventPage:
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
-    return await list_events(session, user.id, limit, cursor)
+    return await service.page(user.id, limit, cursor)

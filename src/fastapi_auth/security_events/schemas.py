@@ -1,25 +1,13 @@
+"""The security log as clients read it."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-
-class SecurityEventType(StrEnum):
-    LOGIN_SUCCEEDED = "login_succeeded"
-    LOGIN_FAILED = "login_failed"
-    PASSWORD_CHECK_FAILED = "password_check_failed"
-    REFRESH_REUSE_DETECTED = "refresh_reuse_detected"
-    PASSWORD_CHANGED = "password_changed"
-    PASSWORD_RESET = "password_reset"
-    EMAIL_VERIFIED = "email_verified"
-    EMAIL_CHANGE_REQUESTED = "email_change_requested"
-    EMAIL_CHANGE_CONFIRMED = "email_change_confirmed"
-    EMAIL_CHANGE_CANCELLED = "email_change_cancelled"
-    SESSION_REVOKED = "session_revoked"
-    ACCOUNT_DELETED = "account_deleted"
+from fastapi_auth.kernel.security_log import SecurityEventType
 
 
 class SecurityEventRead(BaseModel):

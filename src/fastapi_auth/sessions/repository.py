@@ -22,9 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from fastapi_auth.db import Coalesced, Database, SQLiteStatements, Statements
-from fastapi_auth.models import AuthSession, RefreshToken, User
-from fastapi_auth.paging import newest_first
+from fastapi_auth.kernel.coalesced import Coalesced
+from fastapi_auth.kernel.fast_path import FastPath, SQLiteStatements, Statements
+from fastapi_auth.kernel.models import AuthSession, RefreshToken, User
+from fastapi_auth.kernel.paging import newest_first
 
 
 def _spend_if_live() -> Update:
@@ -119,12 +120,12 @@ class RefreshRotations:
     twice in one batch is spent by the first and found spent by the second.
     """
 
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    def __init__(self, fast_path: FastPath) -> None:
+        self._fast_path = fast_path
         self._batches: Coalesced[Rotation, Rotated] = Coalesced(self._rotate_on_sqlite)
 
     async def rotate_if_live(self, rotation: Rotation) -> Rotated:
-        if self._database.sqlite_writer is not None:
+        if self._fast_path.sqlite_writer is not None:
             return await self._batches.call(rotation)
 
         async def rotate(statements: Statements) -> Rotated:
@@ -137,11 +138,11 @@ class RefreshRotations:
             )
             return None if row is None else (row["user_id"], row["session_id"])
 
-        return await self._database.on_driver(rotate)
+        return await self._fast_path.on_driver(rotate)
 
     async def _rotate_on_sqlite(self, rotations: list[Rotation]) -> list[Rotated]:
-        assert self._database.sqlite_writer is not None
-        return await self._database.sqlite_writer.transaction(
+        assert self._fast_path.sqlite_writer is not None
+        return await self._fast_path.sqlite_writer.transaction(
             lambda statements: [_rotate_if_live(statements, rotation) for rotation in rotations]
         )
 

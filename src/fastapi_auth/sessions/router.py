@@ -1,4 +1,4 @@
-"""HTTP for the signed-in user's sessions (devices)."""
+"""HTTP for sessions: refreshing one, listing and ending the signed-in user's."""
 
 from __future__ import annotations
 
@@ -7,17 +7,43 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from fastapi_auth.auth.dependencies import AUTHENTICATION_ERRORS, CurrentPrincipal, CurrentUser
-from fastapi_auth.client import ClientDep
-from fastapi_auth.errors import InvalidCursor, NotFound, error_responses
-from fastapi_auth.sessions.schemas import SessionRead
-from fastapi_auth.users.router import SessionServiceDep
+from fastapi_auth.kernel.client import ClientDep
+from fastapi_auth.kernel.components import use_part, use_service
+from fastapi_auth.kernel.error_handlers import error_responses
+from fastapi_auth.kernel.errors import InvalidCursor, InvalidRefreshToken, NotFound, RateLimited
+from fastapi_auth.kernel.principal import (
+    AUTHENTICATION_ERRORS,
+    AttachedPrincipal,
+    CurrentPrincipal,
+)
+from fastapi_auth.kernel.ratelimit.limiter import RateLimit
+from fastapi_auth.sessions.schemas import (
+    TOKEN_PAIR_LINKS,
+    RefreshRequest,
+    SessionRead,
+    TokenPair,
+)
+from fastapi_auth.sessions.service import SessionService, TokenRotation
 
-router = APIRouter(prefix="/users/me/sessions", tags=["sessions"])
+router = APIRouter(tags=["sessions"])
+
+SessionServiceDep = Annotated[SessionService, use_service(SessionService)]
+TokenRotationDep = Annotated[TokenRotation, use_part(TokenRotation)]
+
+
+@router.post(
+    "/auth/refresh",
+    tags=["auth"],
+    response_model=TokenPair,
+    responses={200: TOKEN_PAIR_LINKS, **error_responses(InvalidRefreshToken, RateLimited)},
+    dependencies=[RateLimit("token")],
+)
+async def refresh(body: RefreshRequest, client: ClientDep, rotation: TokenRotationDep) -> TokenPair:
+    return await rotation.rotate(body.refresh_token, client)
 
 
 @router.get(
-    "",
+    "/users/me/sessions",
     response_model=list[SessionRead],
     responses={
         200: {
@@ -50,13 +76,32 @@ async def list_sessions(
 
 
 @router.delete(
-    "/{session_id}",
+    "/users/me/sessions/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(*AUTHENTICATION_ERRORS, NotFound),
 )
 async def revoke_session(
-    session_id: uuid.UUID, user: CurrentUser, client: ClientDep, service: SessionServiceDep
+    session_id: uuid.UUID,
+    principal: AttachedPrincipal,
+    client: ClientDep,
+    service: SessionServiceDep,
 ) -> Response:
     """Ends one session; its access tokens stop working at once."""
-    await service.revoke_own_session(user, session_id, client)
+    await service.revoke_own_session(principal.user, session_id, client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/users/logout",
+    tags=["users"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidRefreshToken),
+)
+async def logout(
+    body: RefreshRequest,
+    principal: AttachedPrincipal,
+    client: ClientDep,
+    service: SessionServiceDep,
+) -> Response:
+    await service.logout(principal.user, body.refresh_token, client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

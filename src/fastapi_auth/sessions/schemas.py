@@ -1,10 +1,20 @@
+"""Sessions and their tokens as clients see them."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from fastapi_auth.kernel.fields import RequestModel
+
+RefreshTokenField = Annotated[
+    str, Field(description="Any string is accepted; one that is not a live token is 401.")
+]
+"""No length limit of its own (the body cap bounds it): a wrong string, an access token
+sent by mistake, is an invalid token (401), not an invalid request."""
 
 
 class TokenPair(BaseModel):
@@ -31,9 +41,22 @@ class SessionPage(BaseModel):
     next_cursor: str | None
 
 
-class LogoutAllRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RefreshRequest(RequestModel):
+    refresh_token: RefreshTokenField
 
-    keep_current: bool = Field(
-        default=False, strict=True, description="Keep the session making this call."
-    )
+
+TOKEN_PAIR_LINKS: dict[str, Any] = {
+    "links": {
+        "Refresh": {
+            "operationRef": "#/paths/~1auth~1refresh/post",
+            "requestBody": {"refresh_token": "$response.body#/refresh_token"},
+            "description": "Trade the refresh token for a new pair (once: it is then spent).",
+        },
+        "Logout": {
+            "operationRef": "#/paths/~1users~1logout/post",
+            "requestBody": {"refresh_token": "$response.body#/refresh_token"},
+            "description": "End the session this pair belongs to.",
+        },
+    }
+}
+"""The OpenAPI links of every answer that hands out a pair (login too)."""

@@ -8,25 +8,31 @@ token is treated as theft and ends the whole session.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastapi_auth.auth.tokens import (
+from fastapi_auth.kernel.client import ClientInfo
+from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.errors import (
+    InvalidAccessToken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    NotFound,
+)
+from fastapi_auth.kernel.models import AuthSession, User, utcnow
+from fastapi_auth.kernel.paging import decode_cursor, encode_cursor
+from fastapi_auth.kernel.security_log import SecurityEventType, record_event
+from fastapi_auth.kernel.settings import Settings
+from fastapi_auth.kernel.tokens import (
+    AccessTokenCodec,
     hash_refresh_token,
     is_refresh_token_shaped,
     new_refresh_token,
 )
-from fastapi_auth.client import ClientInfo
-from fastapi_auth.errors import InvalidCredentials, InvalidRefreshToken, NotFound
-from fastapi_auth.models import AuthSession, User, utcnow
-from fastapi_auth.paging import decode_cursor, encode_cursor
-from fastapi_auth.runtime import Runtime
-from fastapi_auth.security_events.schemas import SecurityEventType
-from fastapi_auth.security_events.service import record_event
-from fastapi_auth.sessions.repository import Rotation, SessionRepository
+from fastapi_auth.sessions.repository import RefreshRotations, Rotation, SessionRepository
 from fastapi_auth.sessions.schemas import SessionPage, SessionRead, TokenPair
 
 REVOKED_BY_LOGOUT = "logout"
@@ -46,49 +52,64 @@ class RefreshTokenReused(InvalidRefreshToken):
 
 
 def token_pair(
-    runtime: Runtime, user_id: uuid.UUID, session_id: uuid.UUID, refresh: str
+    access_tokens: AccessTokenCodec, user_id: uuid.UUID, session_id: uuid.UUID, refresh: str
 ) -> TokenPair:
-    codec = runtime.access_tokens
     return TokenPair(
-        access_token=codec.issue(user_id, session_id),
+        access_token=access_tokens.issue(user_id, session_id),
         refresh_token=refresh,
-        expires_in=codec.lifetime_seconds,
+        expires_in=access_tokens.lifetime_seconds,
     )
 
 
-async def rotate_refresh_token(
-    runtime: Runtime, refresh_token: str, client: ClientInfo
-) -> TokenPair:
-    """Trades a refresh token for the next pair, in one transaction either way.
+class TokenRotation:
+    """`POST /auth/refresh`: a refresh token traded for the next pair, in one transaction
+    either way, but not the request's: the common case needs none of its own."""
 
-    The common case (an unspent token of a live session) takes one statement on
-    PostgreSQL and a share of one transaction on SQLite (`RefreshRotations`). Any other
-    token writes nothing there and goes to `SessionService.refuse_rotation`, which
-    decides between a plain 401 and ending the session whose spent token came back
-    (theft). Two presenters of one token race the same way: one spends it, the other
-    finds it spent."""
-    if not is_refresh_token_shaped(refresh_token):
-        raise InvalidRefreshToken()
-    refresh = new_refresh_token()
-    rotation = Rotation(
-        token_hash=hash_refresh_token(refresh_token),
-        new_hash=hash_refresh_token(refresh),
-        now=utcnow(),
-        ip_address=client.ip_address,
-        user_agent=client.user_agent,
-    )
-    rotated = await runtime.rotations.rotate_if_live(rotation)
-    if rotated is None:
-        async with runtime.database.transaction() as session:
-            await SessionService(session, runtime).refuse_rotation(refresh_token, client)
-    user_id, session_id = rotated
-    return token_pair(runtime, user_id, session_id, refresh)
+    def __init__(
+        self,
+        rotations: RefreshRotations,
+        database: Database,
+        access_tokens: AccessTokenCodec,
+        sessions: Callable[[AsyncSession], SessionService],
+    ) -> None:
+        self.rotations = rotations
+        self.database = database
+        self.access_tokens = access_tokens
+        self.sessions = sessions
+
+    async def rotate(self, refresh_token: str, client: ClientInfo) -> TokenPair:
+        """The common case (an unspent token of a live session) takes one statement on
+        PostgreSQL and a share of one transaction on SQLite (`RefreshRotations`). Any other
+        token writes nothing there and goes to `SessionService.refuse_rotation`, in a
+        unit of work of its own, which decides between a plain 401 and ending the session
+        whose spent token came back (theft). Two presenters of one token race the same
+        way: one spends it, the other finds it spent."""
+        if not is_refresh_token_shaped(refresh_token):
+            raise InvalidRefreshToken()
+        refresh = new_refresh_token()
+        rotation = Rotation(
+            token_hash=hash_refresh_token(refresh_token),
+            new_hash=hash_refresh_token(refresh),
+            now=utcnow(),
+            ip_address=client.ip_address,
+            user_agent=client.user_agent,
+        )
+        rotated = await self.rotations.rotate_if_live(rotation)
+        if rotated is None:
+            async with self.database.transaction() as session:
+                await self.sessions(session).refuse_rotation(refresh_token, client)
+        user_id, session_id = rotated
+        return token_pair(self.access_tokens, user_id, session_id, refresh)
 
 
 class SessionService:
-    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+    def __init__(
+        self, session: AsyncSession, access_tokens: AccessTokenCodec, settings: Settings
+    ) -> None:
         self.session = session
-        self.runtime = runtime
+        self.access_tokens = access_tokens
+        self.lifetime = timedelta(days=settings.refresh_token_expire_days)
+        self.max_per_user = settings.max_sessions_per_user
         self.repository = SessionRepository(session)
 
     async def start_session(
@@ -105,16 +126,23 @@ class SessionService:
             ip_address=client.ip_address,
             created_at=now,
             last_used_at=now,
-            expires_at=now + timedelta(days=self.runtime.settings.refresh_token_expire_days),
+            expires_at=now + self.lifetime,
         )
         if not await self.repository.create_if_current(
             auth_session, hash_refresh_token(refresh), stamp
         ):
             raise InvalidCredentials()
         await self.repository.end_least_recently_used(
-            user.id, self.runtime.settings.max_sessions_per_user, REVOKED_BY_SESSION_LIMIT, now
+            user.id, self.max_per_user, REVOKED_BY_SESSION_LIMIT, now
         )
-        return auth_session, token_pair(self.runtime, user.id, auth_session.id, refresh)
+        return auth_session, token_pair(self.access_tokens, user.id, auth_session.id, refresh)
+
+    async def hold_live(self, user: User, session_id: uuid.UUID) -> None:
+        """After the account's row is taken: the calling session must still be live (and
+        stays so until the transaction ends), or a logout racing the request would not
+        stop what it does; `InvalidAccessToken` otherwise."""
+        if not await self.repository.lock_live(session_id, user.id, user.security_stamp, utcnow()):
+            raise InvalidAccessToken()
 
     async def refuse_rotation(self, refresh_token: str, client: ClientInfo) -> NoReturn:
         """Answers a token `RefreshRotations` did not rotate. A spent token of a live

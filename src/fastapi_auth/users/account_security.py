@@ -28,8 +28,8 @@ from typing import Any, Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastapi_auth.errors import DomainError, EmailTaken, InvalidAccessToken
-from fastapi_auth.models import utcnow
+from fastapi_auth.kernel.errors import DomainError, EmailTaken, InvalidAccessToken
+from fastapi_auth.kernel.models import utcnow
 from fastapi_auth.sessions.repository import SessionRepository
 from fastapi_auth.users.repository import EmailChangeRepository, UserRepository
 

@@ -1,109 +1,18 @@
-"""All SQL about users."""
+"""All SQL about accounts and their email changes."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    String,
-    Uuid,
-    and_,
-    any_,
-    bindparam,
-    delete,
-    func,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict
-from sqlalchemy.sql.elements import ColumnElement
 
-from fastapi_auth.db import Coalesced, Database, Statements
-from fastapi_auth.errors import EmailTaken
-from fastapi_auth.models import AuthSession, EmailChange, User, utcnow
-
-
-def _users_of_live_sessions(session_ids: ColumnElement[bool]) -> Select[User, uuid.UUID]:
-    return (
-        select(User, AuthSession.id.label(LIVE_SESSION_ID))
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            session_ids,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > bindparam("now"),
-            AuthSession.security_stamp == User.security_stamp,
-        )
-    )
-
-
-LIVE_SESSION_ID = "live_session_id"
-USERS_OF_LIVE_SESSIONS_POSTGRESQL = _users_of_live_sessions(
-    AuthSession.id == any_(bindparam("session_ids", type_=postgresql.ARRAY(Uuid())))
-)
-USERS_OF_LIVE_SESSIONS_SQLITE = _users_of_live_sessions(
-    AuthSession.id.in_(
-        select(func.json_each(bindparam("session_ids", type_=String())).table_valued("value"))
-    )
-)
-"""One indexed join that both loads the users and proves their sessions neither revoked,
-nor expired, nor older than their user's last credential change: the check every
-authenticated request makes, for all the requests that made it in the same turn of the
-event loop (`Coalesced`). The ids go as one array (PostgreSQL) or one JSON array of the
-hex form SQLAlchemy stores them in (SQLite), so the statement is prepared once whatever
-the number of sessions."""
-
-
-class LiveSessions:
-    """Answers the access check: the user of a live session, or None."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
-        self._checks: Coalesced[uuid.UUID, dict[str, Any] | None] = Coalesced(self._users_of)
-
-    async def user_of(self, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
-        """The user comes back detached: `UserService` attaches it to the request's
-        session to change it. The session must belong to the token's user, too."""
-        columns = await self._checks.call(session_id)
-        if columns is None or columns["id"] != user_id:
-            return None
-        return _detached_user(columns)
-
-    async def _users_of(self, session_ids: list[uuid.UUID]) -> list[dict[str, Any] | None]:
-        """On the driver, in autocommit (a lone SELECT needs no BEGIN and COMMIT round
-        trips), outside any request's transaction: a read-only route then opens none.
-        The time is taken when the query is sent, not when each request asked."""
-        if self._database.is_sqlite:
-            statement = USERS_OF_LIVE_SESSIONS_SQLITE
-            ids: Any = json.dumps([session_id.hex for session_id in session_ids])
-        else:
-            statement, ids = USERS_OF_LIVE_SESSIONS_POSTGRESQL, session_ids
-
-        async def query(statements: Statements) -> list[dict[str, Any]]:
-            return await statements.all(statement, session_ids=ids, now=utcnow())
-
-        rows = await self._database.on_driver(query, read_only=True)
-        users = {row.pop(LIVE_SESSION_ID): row for row in rows}
-        return [users.get(session_id) for session_id in session_ids]
-
-
-def _detached_user(columns: Mapping[str, Any]) -> User:
-    """A `User` as if loaded by a session that has since closed: no pending changes. Filled
-    the way SQLAlchemy's own loader fills one (straight into its `__dict__`), which costs a
-    third of what the constructor's per-attribute events do."""
-    user: User = User.__mapper__.class_manager.new_instance()
-    instance_dict(user).update(columns)
-    make_transient_to_detached(user)
-    return user
+from fastapi_auth.kernel.errors import EmailTaken
+from fastapi_auth.kernel.models import EmailChange, User, utcnow
 
 
 class UserRepository:
@@ -115,18 +24,6 @@ class UserRepository:
 
     async def get_by_email_key(self, key: str) -> User | None:
         return await self.session.scalar(select(User).where(User.email_key == key))
-
-    async def get_detached_by_email_key(self, key: str) -> User | None:
-        """Read in a transaction of its own, for login: the password check that follows
-        takes tens of milliseconds (more while other logins queue for a hashing thread),
-        and the request's transaction, with its pooled connection, should not be held open
-        across it. What login writes afterwards is conditional on the `security_stamp`
-        read here, never on the object."""
-        async with AsyncSession(self.session.bind, expire_on_commit=False) as reader:
-            user = await reader.scalar(select(User).where(User.email_key == key))
-            if user is not None:
-                reader.expunge(user)
-        return user
 
     async def insert_if_email_free(self, user: User) -> bool:
         """Insert inside a savepoint: a concurrent twin loses cleanly instead of with a 500."""

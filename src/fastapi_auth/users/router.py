@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 
-from fastapi_auth.auth.dependencies import AUTHENTICATION_ERRORS, CurrentPrincipal, CurrentUser
-from fastapi_auth.auth.schemas import RefreshRequest
-from fastapi_auth.client import ClientDep
-from fastapi_auth.db import SessionDep
-from fastapi_auth.errors import (
-    EmailTaken,
-    InvalidPassword,
-    InvalidRefreshToken,
-    RateLimited,
-    error_responses,
+from fastapi_auth.kernel.client import ClientDep
+from fastapi_auth.kernel.components import use_service
+from fastapi_auth.kernel.error_handlers import error_responses
+from fastapi_auth.kernel.errors import EmailTaken, InvalidPassword, RateLimited
+from fastapi_auth.kernel.fields import MessageResponse
+from fastapi_auth.kernel.principal import (
+    AUTHENTICATION_ERRORS,
+    AttachedPrincipal,
+    CurrentPrincipal,
 )
-from fastapi_auth.runtime import RuntimeDep
-from fastapi_auth.sessions.schemas import LogoutAllRequest
-from fastapi_auth.sessions.service import SessionService
 from fastapi_auth.users.schemas import (
     ChangePasswordRequest,
     DeleteAccountRequest,
-    MessageResponse,
+    LogoutAllRequest,
     UserRead,
     UserUpdate,
 )
@@ -32,18 +28,7 @@ from fastapi_auth.users.service import UserService
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-async def get_user_service(session: SessionDep, runtime: RuntimeDep) -> UserService:
-    return UserService(session, runtime)
-
-
-UserServiceDep = Annotated[UserService, Depends(get_user_service)]
-
-
-async def get_session_service(session: SessionDep, runtime: RuntimeDep) -> SessionService:
-    return SessionService(session, runtime)
-
-
-SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
+UserServiceDep = Annotated[UserService, use_service(UserService)]
 
 
 @router.get("/me", response_model=UserRead, responses=error_responses(*AUTHENTICATION_ERRORS))
@@ -57,7 +42,7 @@ async def read_me(principal: CurrentPrincipal) -> UserRead:
     responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword, EmailTaken, RateLimited),
 )
 async def update_me(
-    body: UserUpdate, principal: CurrentPrincipal, client: ClientDep, service: UserServiceDep
+    body: UserUpdate, principal: AttachedPrincipal, client: ClientDep, service: UserServiceDep
 ) -> UserRead:
     """A new `email` needs `current_password` and waits in `pending_email` until the link
     sent to it is followed; the old address gets a notice with a link that cancels it."""
@@ -72,7 +57,7 @@ async def update_me(
 )
 async def delete_me(
     body: DeleteAccountRequest,
-    principal: CurrentPrincipal,
+    principal: AttachedPrincipal,
     client: ClientDep,
     service: UserServiceDep,
 ) -> Response:
@@ -93,7 +78,7 @@ async def delete_me(
 )
 async def change_password(
     body: ChangePasswordRequest,
-    principal: CurrentPrincipal,
+    principal: AttachedPrincipal,
     client: ClientDep,
     service: UserServiceDep,
 ) -> MessageResponse:
@@ -104,24 +89,12 @@ async def change_password(
 
 
 @router.post(
-    "/logout",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(*AUTHENTICATION_ERRORS, InvalidRefreshToken),
-)
-async def logout(
-    body: RefreshRequest, user: CurrentUser, client: ClientDep, service: SessionServiceDep
-) -> Response:
-    await service.logout(user, body.refresh_token, client)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
     "/logout-all",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(*AUTHENTICATION_ERRORS),
 )
 async def logout_all(
-    principal: CurrentPrincipal,
+    principal: AttachedPrincipal,
     client: ClientDep,
     service: UserServiceDep,
     body: LogoutAllRequest | None = None,

@@ -14,18 +14,20 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from fastapi_auth.addresses import email_key
-from fastapi_auth.auth.breached_passwords import refuse_breached
-from fastapi_auth.auth.password_gate import PasswordCheck
-from fastapi_auth.auth.password_policy import password_weakness
-from fastapi_auth.client import ClientInfo
-from fastapi_auth.email.repository import OutboxRepository
-from fastapi_auth.errors import EmailTaken, InvalidAccessToken, InvalidPassword, WeakPassword
-from fastapi_auth.models import EmailChange, User, utcnow
-from fastapi_auth.runtime import Runtime
-from fastapi_auth.security_events.repository import SecurityEventRepository
-from fastapi_auth.security_events.schemas import SecurityEventType
-from fastapi_auth.security_events.service import record_event
+from fastapi_auth.email.service import Mailer
+from fastapi_auth.kernel.addresses import email_key
+from fastapi_auth.kernel.breached_passwords import BreachedPasswordChecker, refuse_breached
+from fastapi_auth.kernel.client import ClientInfo
+from fastapi_auth.kernel.errors import EmailTaken, InvalidAccessToken, InvalidPassword, WeakPassword
+from fastapi_auth.kernel.links import Links
+from fastapi_auth.kernel.models import EmailChange, User, utcnow
+from fastapi_auth.kernel.password_gate import PasswordCheck, PasswordGate
+from fastapi_auth.kernel.password_policy import password_weakness
+from fastapi_auth.kernel.passwords import PasswordHasher
+from fastapi_auth.kernel.ratelimit.limiter import RateLimiter
+from fastapi_auth.kernel.security_log import SecurityEventType, record_event
+from fastapi_auth.kernel.settings import Settings
+from fastapi_auth.security_events.service import SecurityEventService
 from fastapi_auth.sessions.service import (
     REVOKED_BY_LOGOUT,
     REVOKED_BY_PASSWORD_CHANGE,
@@ -37,33 +39,52 @@ from fastapi_auth.users.schemas import UserUpdate
 
 
 def queue_password_notice(
-    runtime: Runtime, session: AsyncSession, user: User, stamp: int, *, reset: bool
+    mailer: Mailer, links: Links, session: AsyncSession, user: User, stamp: int, *, reset: bool
 ) -> None:
     """Every password change and reset tells the account, with a reset link under the new
     stamp for an owner who did not make it."""
-    runtime.mailer.queue_to_account(
+    mailer.queue_to_account(
         session,
         "password_changed",
         user,
         reset=reset,
-        link=runtime.links.reset_password(user.id, stamp),
+        link=links.reset_password(user.id, stamp),
     )
 
 
 class UserService:
-    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        sessions: SessionService,
+        security_events: SecurityEventService,
+        password_gate: PasswordGate,
+        passwords: PasswordHasher,
+        breached_passwords: BreachedPasswordChecker,
+        limiter: RateLimiter,
+        mailer: Mailer,
+        links: Links,
+        settings: Settings,
+    ) -> None:
         self.session = session
-        self.runtime = runtime
-        self.links = runtime.links
+        self.sessions = sessions
+        self.security_events = security_events
+        self.password_gate = password_gate
+        self.passwords = passwords
+        self.breached_passwords = breached_passwords
+        self.limiter = limiter
+        self.mailer = mailer
+        self.links = links
+        self.settings = settings
         self.users = UserRepository(session)
         self.email_changes = EmailChangeRepository(session)
-        self.sessions = SessionService(session, runtime)
         self.security = AccountSecurity(session)
 
     async def _require_password(self, user: User, password: str | None, client: ClientInfo) -> None:
         if not password:
             raise InvalidPassword("Enter your current password to change your email address.")
-        verification = await self.runtime.password_gate.check(
+        verification = await self.password_gate.check(
             self.session,
             PasswordCheck(
                 account=user.email_key,
@@ -75,14 +96,6 @@ class UserService:
         )
         if not verification.valid:
             raise InvalidPassword()
-
-    async def _hold_session(self, user: User, session_id: uuid.UUID) -> None:
-        """After the account's row is taken: the calling session must still be live, or a
-        logout racing this request would not stop what it does."""
-        if not await self.sessions.repository.lock_live(
-            session_id, user.id, user.security_stamp, utcnow()
-        ):
-            raise InvalidAccessToken()
 
     async def update_profile(
         self, user: User, session_id: uuid.UUID, changes: UserUpdate, client: ClientInfo
@@ -115,14 +128,14 @@ class UserService:
         is told, with a link that cancels the change. Each request mails both addresses,
         so it counts against both addresses' email limit, after the password check (so a
         stolen token alone cannot use up the owner's)."""
-        limiter = self.runtime.limiter
+        limiter = self.limiter
         await limiter.hit("emails_per_address", email_key(new_email))
         await limiter.hit("emails_per_address", user.email_key)
         if await self.users.email_key_taken(email_key(new_email), by_other_than=user.id):
             raise EmailTaken()
         if not await self.users.set_pending_email(user.id, user.security_stamp, new_email):
             raise InvalidAccessToken()
-        await self._hold_session(user, session_id)
+        await self.sessions.hold_live(user, session_id)
         now = utcnow()
         await self.email_changes.cancel_pending(user.id, now)
         change = EmailChange(
@@ -135,8 +148,8 @@ class UserService:
         )
         self.email_changes.add(change)
         set_committed_value(user, "pending_email", new_email)
-        settings = self.runtime.settings
-        self.runtime.mailer.queue(
+        settings = self.settings
+        self.mailer.queue(
             self.session,
             "confirm_email_change",
             new_email,
@@ -145,7 +158,7 @@ class UserService:
             link=self.links.confirm_email_change(change.id),
             hours=settings.verify_token_expire_hours,
         )
-        self.runtime.mailer.queue_to_account(
+        self.mailer.queue_to_account(
             self.session,
             "email_change_notice",
             user,
@@ -168,8 +181,8 @@ class UserService:
         reason = password_weakness(new_password, user.email)
         if reason:
             raise WeakPassword(reason)
-        await refuse_breached(self.runtime.breached_passwords, new_password, "new_password")
-        new_hash = await self.runtime.passwords.hash(new_password)
+        await refuse_breached(self.breached_passwords, new_password, "new_password")
+        new_hash = await self.passwords.hash(new_password)
         stamp = await self.security.apply(
             CredentialChange(
                 user_id=user.id,
@@ -183,7 +196,7 @@ class UserService:
         record_event(
             self.session, user.id, SecurityEventType.PASSWORD_CHANGED, client, current_session
         )
-        queue_password_notice(self.runtime, self.session, user, stamp, reset=False)
+        queue_password_notice(self.mailer, self.links, self.session, user, stamp, reset=False)
 
     async def logout_all(self, user: User, keep: uuid.UUID | None, client: ClientInfo) -> None:
         """Ends the sessions and a pending email change, but moves no stamp: reset links
@@ -205,10 +218,10 @@ class UserService:
         await self._require_password(user, password, client)
         if await self.users.lock(user.id, user.security_stamp) is None:
             raise InvalidAccessToken()
-        await self._hold_session(user, session_id)
+        await self.sessions.hold_live(user, session_id)
         await self.users.delete(user.id)
-        await OutboxRepository(self.session).delete_for_account(user.id)
-        self.runtime.mailer.queue(
+        await self.mailer.forget_account(self.session, user.id)
+        self.mailer.queue(
             self.session,
             "account_deleted",
             user.email,
@@ -216,5 +229,5 @@ class UserService:
             full_name=user.full_name,
             email=user.email,
         )
-        await SecurityEventRepository(self.session).erase_personal_data(user.id)
+        await self.security_events.erase_personal_data(user.id)
         record_event(self.session, user.id, SecurityEventType.ACCOUNT_DELETED, None)

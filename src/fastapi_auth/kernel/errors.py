@@ -1,0 +1,144 @@
+"""The errors services raise: each one a status and a `code`, and nothing else of HTTP.
+
+Services raise `DomainError` subclasses; they know nothing of HTTP beyond the status
+each error stands for. `error_handlers.py` turns them (and every other error) into
+`{"detail", "code"}`, and routers list theirs in `responses=` through `error_responses`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    code: str
+
+
+class DomainError(Exception):
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "BAD_REQUEST"
+    detail: ClassVar[str] = "The request could not be processed."
+    headers: ClassVar[Mapping[str, str]] = {}
+    response_headers: ClassVar[tuple[str, ...]] = ()
+    """Headers set per response (not in `headers`), named so the schema documents them."""
+    commit_changes: ClassVar[bool] = False
+    """True where the refusal itself changed state that must last (a revoked session,
+    a logged failure); otherwise the request's transaction rolls back."""
+
+    def __init__(self, detail: str | None = None, headers: Mapping[str, str] | None = None) -> None:
+        self.message = detail or self.detail
+        self.extra_headers = dict(headers or {})
+        super().__init__(self.message)
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "NOT_AUTHENTICATED"
+    detail = "Authentication is required."
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidAccessToken(DomainError):
+    status_code = 401
+    code = "INVALID_TOKEN"
+    detail = "The access token is invalid, expired or revoked."
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidRefreshToken(DomainError):
+    status_code = 401
+    code = "INVALID_TOKEN"
+    detail = "The refresh token is invalid, expired or already used."
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidLinkToken(DomainError):
+    status_code = 400
+    code = "INVALID_TOKEN"
+    detail = "The link is invalid, has expired or was already used."
+
+
+class InvalidCredentials(DomainError):
+    status_code = 401
+    code = "INVALID_CREDENTIALS"
+    detail = "The email or password is incorrect."
+    headers = {"WWW-Authenticate": "Bearer"}
+    commit_changes = True
+
+
+class EmailNotVerified(DomainError):
+    status_code = 403
+    code = "EMAIL_NOT_VERIFIED"
+    detail = "Verify your email address before logging in."
+
+
+class AccountDisabled(DomainError):
+    status_code = 403
+    code = "ACCOUNT_DISABLED"
+    detail = "This account is disabled."
+
+
+class EmailTaken(DomainError):
+    status_code = 409
+    code = "EMAIL_TAKEN"
+    detail = "That email address belongs to another account."
+
+
+class InvalidPassword(DomainError):
+    """Commits: the failed check's security event must stay (nothing else of the request
+    has been written when a password is checked)."""
+
+    status_code = 400
+    code = "INVALID_PASSWORD"
+    detail = "The current password is incorrect."
+    commit_changes = True
+
+
+class WeakPassword(DomainError):
+    """Rendered in FastAPI's 422 shape, like every other invalid field."""
+
+    status_code = 422
+    code = "WEAK_PASSWORD"
+
+    def __init__(self, reason: str, field: str = "new_password") -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    detail = "Send JSON, or for login an OAuth2 password form."
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "NOT_FOUND"
+    detail = "Not found."
+
+
+class InvalidCursor(DomainError):
+    status_code = 400
+    code = "INVALID_CURSOR"
+    detail = "The cursor is not one this service returned."
+
+
+class RateLimited(DomainError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    detail = "Too many requests; try again later."
+    response_headers = ("Retry-After",)
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    detail = "The service is temporarily unavailable; try again shortly."
+    headers = {"Retry-After": "5"}

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fastapi_auth.kernel.models.base import Base, CreatedAtMixin, IdMixin, utcnow
+
+EMAIL_LENGTH = 320
+
+
+class User(IdMixin, CreatedAtMixin, Base):
+    """A verified account (registrations wait in `registrations` until their link is
+    followed).
+
+    `security_stamp` is the account's security state as one number: every credential
+    change (password reset or change, an email change confirmed or cancelled) moves it on
+    with a compare-and-set, and everything that depends on a credential carries the value
+    it was made under (a session, a reset link, a pending email change, a login between
+    its password check and its session), so whatever was made under an earlier value is
+    dead, and of two changes racing from one value exactly one wins."""
+
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH))
+    email_key: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
+    pending_email: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    phone_number: Mapped[str | None] = mapped_column(String(16))
+    is_verified: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    security_stamp: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

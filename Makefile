@@ -36,12 +36,13 @@ run: install
 	$(BIN)/fastapi-auth db upgrade
 	$(BIN)/fastapi-auth serve --host $(HOST) --port $(PORT) --no-migrate
 
-## Lint, types, then the suite (SQLite always; PostgreSQL and Redis when they answer).
+## Lint (with the import contracts of pyproject.toml), types, then the suite (SQLite always; PostgreSQL and Redis when they answer).
 test: install-dev browser lint typecheck pytest
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install-dev
 	$(BIN)/mypy

@@ -9,7 +9,6 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -155,8 +154,3 @@ def reuse_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A link used twice within `RACING_USE` answers alike (a double click); a test that
     reuses one at once to see it spent takes that grace away."""
     monkeypatch.setattr("fastapi_auth.flows.service.RACING_USE", timedelta(0))
-
-
-@pytest.fixture
-def tmp_dir(tmp_path: Path) -> Path:
-    return tmp_path

@@ -39,11 +39,11 @@ from fastapi_auth.kernel.error_handlers import install_error_handlers
 from fastapi_auth.kernel.fast_path import FastPath
 from fastapi_auth.kernel.links import Links
 from fastapi_auth.kernel.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.password_gate import PasswordGate
 from fastapi_auth.kernel.passwords import PasswordHasher, PwdlibPasswordHasher
 from fastapi_auth.kernel.principal import Authenticator
-from fastapi_auth.kernel.ratelimit.attempts import PasswordAttempts
-from fastapi_auth.kernel.ratelimit.limiter import RateLimiter
+from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.settings import Settings, describe
 from fastapi_auth.kernel.tokens import AccessTokenCodec, LinkTokenCodec
 from fastapi_auth.pages.rendering import STATIC_DIR, PageAnswer, page_answer_handler
@@ -60,7 +60,7 @@ logger = logging.getLogger("fastapi_auth")
 
 ROUTERS: tuple[APIRouter, ...] = (
     # `GET /users/me`, the busiest route, first: a request is matched against each route
-    # in turn (benchmarks/README.md, "What made it fast"). The docs keep the order of
+    # in turn (benchmarks/README.md, "What the profile showed"). The docs keep the order of
     # `OPENAPI_TAGS`.
     users_router,
     sessions_router,

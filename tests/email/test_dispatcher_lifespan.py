@@ -14,9 +14,9 @@ from fastapi_auth.kernel.models.outbox_email import PENDING, SENT
 from tests.conftest import http_client
 from tests.email.outbox import HANG_GUARD_SECONDS, Outbox, email_app, email_settings
 from tests.email.smtp_servers import SlowMailbox, SmtpServer, running
+from tests.kernel.test_database_outage import BlackHole
 from tests.services import TestDatabase
 from tests.support import register, unique_email
-from tests.test_database_outage import BlackHole
 
 TASK_NAME = "outbox-dispatcher"
 

@@ -20,9 +20,9 @@ from fastapi_auth.kernel.models.outbox_email import PENDING, SENT
 from tests.conftest import http_client
 from tests.email.outbox import HANG_GUARD_SECONDS, Outbox, all_in, email_app, email_settings
 from tests.email.smtp_servers import SmtpServer, running
+from tests.kernel.test_database_outage import BlackHole
 from tests.services import TestDatabase
 from tests.support import database_of, register, unique_email
-from tests.test_database_outage import BlackHole
 
 
 @pytest.fixture

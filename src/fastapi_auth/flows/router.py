@@ -35,7 +35,7 @@ from fastapi_auth.kernel.errors import (
     WeakPassword,
 )
 from fastapi_auth.kernel.fields import MessageResponse
-from fastapi_auth.kernel.ratelimit.limiter import RateLimit
+from fastapi_auth.kernel.rate_limits import RateLimit
 from fastapi_auth.pages.rendering import PageAnswer, accepts_json, message_page, render_page
 from fastapi_auth.sessions.schemas import TOKEN_PAIR_LINKS, TokenPair
 

@@ -35,11 +35,11 @@ from fastapi_auth.kernel.errors import (
 )
 from fastapi_auth.kernel.links import ActivationLink, Links
 from fastapi_auth.kernel.models import EmailChange, Registration, User, utcnow
+from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.password_gate import PasswordCheck, PasswordGate
 from fastapi_auth.kernel.password_policy import password_weakness
 from fastapi_auth.kernel.passwords import PasswordHasher
-from fastapi_auth.kernel.ratelimit.attempts import PasswordAttempts
-from fastapi_auth.kernel.ratelimit.limiter import RateLimiter
+from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.security_log import SecurityEventType, record_event
 from fastapi_auth.kernel.settings import Settings
 from fastapi_auth.sessions.schemas import TokenPair

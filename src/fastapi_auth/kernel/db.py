@@ -85,7 +85,7 @@ def build_engine(settings: Settings, sqlite_connections: int = SQLITE_CONNECTION
     # time, on SQLite a thread).
     if is_sqlite(url):
         # One writer at a time anyway, and each connection is a thread: a handful serves
-        # best (measured: 5 beat 20 by a quarter on `GET /users/me`). A file always
+        # best (benchmarks/README.md, "What the profile showed"). A file always
         # (`Settings` refuses an in-memory database: each connection would get its own).
         engine = create_async_engine(
             url,

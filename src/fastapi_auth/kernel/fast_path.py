@@ -2,7 +2,7 @@
 driver's own connection instead of through an ORM session.
 
 Through a session each cost several times what the database needs, nearly all of it
-SQLAlchemy's execution machinery (benchmarks/README.md, "What made it fast"). The
+SQLAlchemy's execution machinery (benchmarks/README.md, "What the profile showed"). The
 statements are module-level Core ones, compiled once (`FastPath.prepared`). On SQLite,
 the writes among them run whole on one thread of their own (`SQLiteWriter`).
 """

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.kernel.client import ClientInfo
+from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.passwords import PasswordHasher, Verification
-from fastapi_auth.kernel.ratelimit.attempts import PasswordAttempts
 from fastapi_auth.kernel.security_log import SecurityEventType, record_event_if_account_exists
 
 

@@ -46,7 +46,6 @@ class TokenError(Exception):
 class AccessClaims:
     user_id: uuid.UUID
     session_id: uuid.UUID
-    token_id: str
 
 
 class AccessTokenCodec:
@@ -96,7 +95,6 @@ class AccessTokenCodec:
                 AccessClaims(
                     user_id=uuid.UUID(claims["sub"]),
                     session_id=uuid.UUID(claims["sid"]),
-                    token_id=str(claims["jti"]),
                 ),
                 float(claims["exp"]),
             )

@@ -16,7 +16,7 @@ from fastapi_auth.kernel.principal import (
     AttachedPrincipal,
     CurrentPrincipal,
 )
-from fastapi_auth.kernel.ratelimit.limiter import RateLimit
+from fastapi_auth.kernel.rate_limits import RateLimit
 from fastapi_auth.sessions.schemas import (
     TOKEN_PAIR_LINKS,
     RefreshRequest,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-logger = logging.getLogger("fastapi_auth.kernel.ratelimit")
+logger = logging.getLogger("fastapi_auth.ratelimit")
 
 OPEN_SECONDS = 30.0
 TIMEOUT_SECONDS = 0.5

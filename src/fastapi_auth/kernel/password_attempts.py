@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from limits import parse
 
+from fastapi_auth.kernel.circuit_breaker import TIMEOUT_SECONDS, CircuitBreaker
 from fastapi_auth.kernel.errors import RateLimited
-from fastapi_auth.kernel.ratelimit.breaker import TIMEOUT_SECONDS, CircuitBreaker
 from fastapi_auth.kernel.settings import Settings
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ import httpx
 from fastapi import FastAPI
 
 from fastapi_auth.kernel.tokens import RESET_PASSWORD_SALT
-from tests.auth.conftest import backdated_link_token, tampered
 from tests.conftest import AppFactory, http_client
+from tests.flows.conftest import backdated_link_token, tampered
 from tests.mailbox import Mailbox
 from tests.support import (
     Account,

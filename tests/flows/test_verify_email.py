@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from itsdangerous import URLSafeTimedSerializer
 
 from fastapi_auth.kernel.tokens import VERIFY_EMAIL_SALT
-from tests.auth.conftest import backdated_link_token, tampered
 from tests.conftest import AppFactory, two_instances
+from tests.flows.conftest import backdated_link_token, tampered
 from tests.mailbox import Mailbox
 from tests.support import (
     PASSWORD,

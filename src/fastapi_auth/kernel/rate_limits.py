@@ -3,10 +3,10 @@
 The counting is the `limits` library's (a moving window); what is counted is
 decided here: requests per client IP for every unauthenticated endpoint that
 works or mails, and emails per address. Password attempts (lockout and the
-account cap) are counted before they are evaluated, in `attempts.py`.
+account cap) are counted before they are evaluated, in `password_attempts.py`.
 
 If Redis stops answering, or hangs, limits fail open within `TIMEOUT_SECONDS`
-and leave it alone for a while (`breaker.py`), saying so once in the log: an
+and leave it alone for a while (`circuit_breaker.py`), saying so once in the log: an
 outage of the limiter must not become an outage of login.
 """
 
@@ -23,10 +23,10 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from fastapi_auth.kernel.circuit_breaker import TIMEOUT_SECONDS, CircuitBreaker
 from fastapi_auth.kernel.client import ClientDep
 from fastapi_auth.kernel.components import components_of
 from fastapi_auth.kernel.errors import RateLimited
-from fastapi_auth.kernel.ratelimit.breaker import TIMEOUT_SECONDS, CircuitBreaker
 from fastapi_auth.kernel.settings import Settings
 
 LimitName = Literal["login", "register", "email", "token", "emails_per_address"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import AppFactory, http_client
+from tests.kernel.rate_limits.conftest import LimitedAppFactory
 from tests.mailbox import Mailbox
-from tests.ratelimit.conftest import LimitedAppFactory
 from tests.support import register_verified, unique_email
 
 PROXY = ("10.1.2.3", 443)

@@ -8,8 +8,8 @@ import asyncio
 import httpx
 
 from tests.conftest import http_client
+from tests.kernel.rate_limits.conftest import LimitedAppFactory
 from tests.mailbox import Mailbox
-from tests.ratelimit.conftest import LimitedAppFactory
 from tests.support import Account, register_verified
 
 ATTACKER = ("203.0.113.66", 50000)

@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from fastapi_auth.kernel.fast_path import FastPath
-from tests.auth.conftest import tampered
+from tests.flows.conftest import tampered
 from tests.mailbox import Mailbox
 from tests.support import bearer, count_calls, logged_in, part_of, settings_of
 

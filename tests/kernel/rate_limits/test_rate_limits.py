@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.conftest import AppFactory, http_client
+from tests.kernel.rate_limits.conftest import LimitedAppFactory
 from tests.mailbox import Mailbox, free_port
-from tests.ratelimit.conftest import LimitedAppFactory
 from tests.support import register, register_verified, unique_email
 
 ATTACKER = ("198.51.100.7", 40000)
@@ -161,7 +161,7 @@ async def test_an_unreachable_redis_fails_open_and_says_so(
         rate_limit_login="1/minute",
     )
     credentials = {"email": account.email, "password": account.password}
-    with caplog.at_level(logging.ERROR, logger="fastapi_auth.kernel.ratelimit"):
+    with caplog.at_level(logging.ERROR, logger="fastapi_auth.ratelimit"):
         async with http_client(app, client=ATTACKER) as http:
             answers = [
                 (await http.post("/auth/login", json=credentials)).status_code for _ in range(2)
@@ -199,7 +199,7 @@ async def test_a_hanging_redis_is_given_up_on_at_once_and_left_alone(
     try:
         app = await make_app(rate_limit_enabled=True, redis_url=f"redis://127.0.0.1:{port}/0")
         credentials = {"email": account.email, "password": account.password}
-        with caplog.at_level(logging.WARNING, logger="fastapi_auth.kernel.ratelimit"):
+        with caplog.at_level(logging.WARNING, logger="fastapi_auth.ratelimit"):
             async with http_client(app, client=ATTACKER) as http, asyncio.timeout(30):
                 first = await http.post("/auth/login", json=credentials)
                 assert first.status_code == 200

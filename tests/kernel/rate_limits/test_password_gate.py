@@ -14,8 +14,8 @@ from fastapi import FastAPI
 
 from fastapi_auth.kernel.password_gate import PasswordGate
 from tests.conftest import AppFactory, http_client
+from tests.kernel.rate_limits.conftest import LimitedAppFactory
 from tests.mailbox import Mailbox
-from tests.ratelimit.conftest import LimitedAppFactory
 from tests.services import REDIS_AVAILABLE, REDIS_URL
 from tests.support import Account, count_events, login, part_of, queued_subjects, register_verified
 from tests.support import unique_email as new_address

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from fastapi_auth.kernel.settings import Settings, describe
 
-ENV_EXAMPLE = Path(__file__).parent.parent / ".env.example"
+ENV_EXAMPLE = Path(__file__).parents[2] / ".env.example"
 INTERNAL_ONLY = {"PROJECT_NAME", "HIBP_URL"}
 
 

@@ -40,8 +40,8 @@ run: install
 test: install-dev browser lint typecheck pytest
 
 lint: install-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/lint-imports --no-cache
 
 typecheck: install-dev
@@ -51,8 +51,8 @@ pytest: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 format: install-dev
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
 
 ## Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:

@@ -1,10 +1,9 @@
-"""Building the app: standalone with `create_app`, or inside yours with `install`.
+"""Building the app: standalone with `create_app`, or inside yours with `mount`.
 
 app = create_app(Settings())                 # the whole service
 
-runtime = build_runtime(Settings())          # or into an existing app
-app = FastAPI(lifespan=auth_lifespan(runtime))
-install(app, runtime)
+app = FastAPI(lifespan=your_lifespan)        # or into an existing app, which keeps
+auth = mount(app, Settings(), prefix="/id")  # its own routes, errors and headers
 """
 
 from __future__ import annotations
@@ -35,18 +34,20 @@ from fastapi_auth.kernel.breached_passwords import (
 )
 from fastapi_auth.kernel.components import Components
 from fastapi_auth.kernel.db import Database
-from fastapi_auth.kernel.error_handlers import install_error_handlers
+from fastapi_auth.kernel.error_handlers import install_error_handlers, install_own_error_handlers
 from fastapi_auth.kernel.fast_path import FastPath
+from fastapi_auth.kernel.hooks import Hooks
 from fastapi_auth.kernel.links import Links
-from fastapi_auth.kernel.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from fastapi_auth.kernel.middleware import DOCS_PATHS
 from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.password_gate import PasswordGate
 from fastapi_auth.kernel.passwords import PasswordHasher, PwdlibPasswordHasher
 from fastapi_auth.kernel.principal import Authenticator
 from fastapi_auth.kernel.rate_limits import RateLimiter
+from fastapi_auth.kernel.route_guard import GuardedStatic, GuardEverything, RouteGuard
 from fastapi_auth.kernel.settings import Settings, describe
 from fastapi_auth.kernel.tokens import AccessTokenCodec, LinkTokenCodec
-from fastapi_auth.pages.rendering import STATIC_DIR, PageAnswer, page_answer_handler
+from fastapi_auth.pages.rendering import STATIC_DIR, STATIC_PATH, Pages
 from fastapi_auth.pages.router import router as pages_router
 from fastapi_auth.security_events.router import router as security_events_router
 from fastapi_auth.security_events.service import SecurityEventService
@@ -84,6 +85,7 @@ class Runtime:
     `auth_lifespan`), and every part and service the routes reach (`components`)."""
 
     settings: Settings
+    prefix: str
     database: Database
     fast_path: FastPath
     passwords: PasswordHasher
@@ -91,18 +93,26 @@ class Runtime:
     limiter: RateLimiter
     attempts: PasswordAttempts
     breached_passwords: BreachedPasswordChecker
+    hooks: Hooks
     components: Components
 
 
 def build_runtime(
     settings: Settings,
     *,
+    prefix: str = "",
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
     breached_passwords: BreachedPasswordChecker | None = None,
+    hooks: Hooks | None = None,
 ) -> Runtime:
-    """The one place the parts are built and each service is handed the ones it uses."""
+    """The one place the parts are built and each service is handed the ones it uses.
+
+    `prefix`: the path every route (and so every emailed link) is mounted under."""
+    prefix = _checked_prefix(prefix)
     database = Database(settings)
+    hooks = hooks or Hooks()
+    database.deliver_account_events = hooks.deliver
     fast_path = FastPath(database)
     sender = email_sender or build_sender(settings)
     passwords = password_hasher or PwdlibPasswordHasher(settings)
@@ -111,7 +121,7 @@ def build_runtime(
     limiter = RateLimiter(settings)
     gate = PasswordGate(passwords, attempts)
     access_tokens = AccessTokenCodec(settings)
-    links = Links(settings, LinkTokenCodec(settings))
+    links = Links(settings, LinkTokenCodec(settings), prefix=prefix)
     mailer = Mailer(EmailComposer(settings))
 
     def sessions(session: AsyncSession) -> SessionService:
@@ -156,6 +166,12 @@ def build_runtime(
         limiter,
         Authenticator(access_tokens, LiveSessions(fast_path)),
         TokenRotation(RefreshRotations(fast_path), database, access_tokens, sessions),
+        Pages(prefix=prefix),
+        RouteGuard(
+            max_body_bytes=settings.max_body_bytes,
+            trusted_proxies=tuple(settings.trusted_proxies),
+            cacheable=(*DOCS_PATHS, prefix + STATIC_PATH),
+        ),
     ):
         components.add(part)
     components.provide(SessionService, sessions)
@@ -164,6 +180,7 @@ def build_runtime(
     components.provide(SecurityEventService, SecurityEventService)
     return Runtime(
         settings=settings,
+        prefix=prefix,
         database=database,
         fast_path=fast_path,
         passwords=passwords,
@@ -171,8 +188,17 @@ def build_runtime(
         limiter=limiter,
         attempts=attempts,
         breached_passwords=breached,
+        hooks=hooks,
         components=components,
     )
+
+
+def _checked_prefix(prefix: str) -> str:
+    """As `include_router` takes it: empty, or a path that starts with `/` and does not
+    end with one."""
+    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+        raise ValueError(f"a prefix starts with '/' and does not end with one, not {prefix!r}")
+    return prefix
 
 
 def freeze_startup_heap() -> None:
@@ -203,6 +229,7 @@ def auth_lifespan(
             yield
         finally:
             await runtime.dispatcher.stop()
+            await runtime.hooks.wait()
             await runtime.breached_passwords.aclose()
             await runtime.limiter.aclose()
             await runtime.attempts.aclose()
@@ -212,14 +239,24 @@ def auth_lifespan(
     return lifespan
 
 
-def install(app: FastAPI, runtime: Runtime) -> None:
-    """Adds the routers, error handlers, pages and middleware to an existing app."""
-    app.state.fastapi_auth = runtime.components
-    install_error_handlers(app)
-    app.add_exception_handler(PageAnswer, page_answer_handler)
+def install(app: FastAPI, runtime: Runtime, *, standalone: bool = False) -> None:
+    """Adds the routes, pages and static files to `app`, each carrying this package's
+    headers, body cap and error answers; nothing of the app's own routes changes.
+    `standalone`: the app is this package alone, whose headers and error answers are
+    then every answer's, a 404's too."""
+    components = runtime.components
+    app.state.fastapi_auth = components
+    install_own_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="fastapi-auth-static")
+        app.include_router(router, prefix=runtime.prefix)
+    app.mount(
+        runtime.prefix + STATIC_PATH,
+        GuardedStatic(StaticFiles(directory=STATIC_DIR)),
+        name="fastapi-auth-static",
+    )
+    if not standalone:
+        return
+    install_error_handlers(app)
     settings = runtime.settings
     if settings.cors_origins:
         app.add_middleware(
@@ -229,13 +266,45 @@ def install(app: FastAPI, runtime: Runtime) -> None:
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeadersMiddleware, trusted_proxies=tuple(settings.trusted_proxies))
+    app.add_middleware(GuardEverything, guard=components.get(RouteGuard))
+
+
+def mount(
+    app: FastAPI,
+    settings: Settings | None = None,
+    *,
+    prefix: str = "",
+    hooks: Hooks | None = None,
+    password_hasher: PasswordHasher | None = None,
+    email_sender: EmailSender | None = None,
+) -> Runtime:
+    """This package inside `app`: its routes under `prefix`, its parts started before the
+    app's own lifespan and closed after it (so the host's start-up may already use them)."""
+    runtime = build_runtime(
+        settings or Settings(),
+        prefix=prefix,
+        hooks=hooks,
+        password_hasher=password_hasher,
+        email_sender=email_sender,
+    )
+    install(app, runtime)
+    hosts_lifespan = app.router.lifespan_context
+    ours = auth_lifespan(runtime)
+
+    @asynccontextmanager
+    async def lifespan(host: FastAPI) -> AsyncIterator[Any]:
+        async with ours(host), hosts_lifespan(host) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return runtime
 
 
 def create_app(
     settings: Settings | None = None,
     *,
+    prefix: str = "",
+    hooks: Hooks | None = None,
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
     owns_process: bool = False,
@@ -243,7 +312,13 @@ def create_app(
     """`owns_process`: the app is all this process serves (as `fastapi_auth.main:app`
     is), so start-up may tune the process itself (`freeze_startup_heap`)."""
     settings = settings or Settings()
-    runtime = build_runtime(settings, password_hasher=password_hasher, email_sender=email_sender)
+    runtime = build_runtime(
+        settings,
+        prefix=prefix,
+        hooks=hooks,
+        password_hasher=password_hasher,
+        email_sender=email_sender,
+    )
     app = FastAPI(
         title=settings.project_name,
         version="0.1.0",
@@ -252,7 +327,7 @@ def create_app(
         openapi_tags=OPENAPI_TAGS,
         lifespan=auth_lifespan(runtime, owns_process=owns_process),
     )
-    install(app, runtime)
+    install(app, runtime, standalone=True)
     return app
 
 

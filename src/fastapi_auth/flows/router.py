@@ -22,7 +22,7 @@ from fastapi_auth.flows.schemas import (
 )
 from fastapi_auth.flows.service import AuthService
 from fastapi_auth.kernel.client import ClientDep, ClientInfo
-from fastapi_auth.kernel.components import use_service
+from fastapi_auth.kernel.components import use_part, use_service
 from fastapi_auth.kernel.error_handlers import error_responses
 from fastapi_auth.kernel.errors import (
     AccountDisabled,
@@ -36,10 +36,11 @@ from fastapi_auth.kernel.errors import (
 )
 from fastapi_auth.kernel.fields import MessageResponse
 from fastapi_auth.kernel.rate_limits import RateLimit
-from fastapi_auth.pages.rendering import PageAnswer, accepts_json, message_page, render_page
+from fastapi_auth.kernel.route_guard import GuardedRoute
+from fastapi_auth.pages.rendering import PageAnswer, Pages, accepts_json
 from fastapi_auth.sessions.schemas import TOKEN_PAIR_LINKS, TokenPair
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=GuardedRoute)
 
 REGISTER_ACCEPTED = (
     "If the address can be registered, a verification email is on its way. "
@@ -50,6 +51,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 AuthServiceDep = Annotated[AuthService, use_service(AuthService)]
+PagesDep = Annotated[Pages, use_part(Pages)]
 
 
 def _validation_error(error: ValidationError, rename: dict[str, str] | None = None) -> Exception:
@@ -213,22 +215,24 @@ CANCEL_PAGE = ConfirmPage(
 )
 
 
-async def confirm_page(check: Awaitable[None], token: str, page: ConfirmPage) -> HTMLResponse:
+async def confirm_page(
+    pages: Pages, check: Awaitable[None], token: str, page: ConfirmPage
+) -> HTMLResponse:
     try:
         await check
     except InvalidLinkToken as error:
-        raise message_page(error.status_code, "Link not valid", error.message) from error
-    return render_page(
+        raise pages.message(error.status_code, "Link not valid", error.message) from error
+    return pages.render(
         "confirm.html",
         title=page.title,
         message=page.message,
-        action=page.action,
+        action=pages.globals["base"] + page.action,
         token=token,
         button=page.button,
     )
 
 
-async def answer_link(act: Awaitable[str], as_page: ConfirmPage | None) -> Any:
+async def answer_link(pages: Pages, act: Awaitable[str], as_page: ConfirmPage | None) -> Any:
     """JSON, or for the confirm page's form a page (a refusal too, rolled back all the
     same: `PageAnswer` is raised)."""
     if as_page is None:
@@ -236,8 +240,8 @@ async def answer_link(act: Awaitable[str], as_page: ConfirmPage | None) -> Any:
     try:
         detail = await act
     except (InvalidLinkToken, EmailTaken) as error:
-        raise message_page(error.status_code, "Link not valid", error.message) from error
-    return render_page("message.html", title=as_page.done, message=detail)
+        raise pages.message(error.status_code, "Link not valid", error.message) from error
+    return pages.render("message.html", title=as_page.done, message=detail)
 
 
 async def _verify(service: AuthService, token: str, client: ClientInfo) -> str:
@@ -266,13 +270,14 @@ async def verify_email_link(
     token: Annotated[LinkToken, Query()],
     client: ClientDep,
     service: AuthServiceDep,
+    pages: PagesDep,
 ) -> Any:
     """The emailed link. With `Accept: application/json` it verifies; anything else (a
     browser, a mail scanner) gets a page whose button posts the token, and nothing
     changes until it is pressed."""
     if accepts_json(request):
-        return await answer_link(_verify(service, token, client), as_page=None)
-    return await confirm_page(service.check_verification_link(token), token, VERIFY_PAGE)
+        return await answer_link(pages, _verify(service, token, client), as_page=None)
+    return await confirm_page(pages, service.check_verification_link(token), token, VERIFY_PAGE)
 
 
 @router.post(
@@ -282,9 +287,13 @@ async def verify_email_link(
     responses=LINK_POST_RESPONSES,
     dependencies=[RateLimit("token")],
 )
-async def verify_email(body: LinkTokenBody, client: ClientDep, service: AuthServiceDep) -> Any:
+async def verify_email(
+    body: LinkTokenBody, client: ClientDep, service: AuthServiceDep, pages: PagesDep
+) -> Any:
     token, from_form = body
-    return await answer_link(_verify(service, token, client), VERIFY_PAGE if from_form else None)
+    return await answer_link(
+        pages, _verify(service, token, client), VERIFY_PAGE if from_form else None
+    )
 
 
 @router.get(
@@ -298,12 +307,13 @@ async def cancel_email_change_link(
     token: Annotated[LinkToken, Query()],
     client: ClientDep,
     service: AuthServiceDep,
+    pages: PagesDep,
 ) -> Any:
     """The link in the notice sent to the old address: as for `GET /auth/verify-email`,
     it acts only for `Accept: application/json`, else a page with a button."""
     if accepts_json(request):
-        return await answer_link(_cancel(service, token, client), as_page=None)
-    return await confirm_page(service.check_cancel_link(token), token, CANCEL_PAGE)
+        return await answer_link(pages, _cancel(service, token, client), as_page=None)
+    return await confirm_page(pages, service.check_cancel_link(token), token, CANCEL_PAGE)
 
 
 @router.post(
@@ -314,11 +324,13 @@ async def cancel_email_change_link(
     dependencies=[RateLimit("token")],
 )
 async def cancel_email_change(
-    body: LinkTokenBody, client: ClientDep, service: AuthServiceDep
+    body: LinkTokenBody, client: ClientDep, service: AuthServiceDep, pages: PagesDep
 ) -> Any:
     """Keeps (or puts back) the account's old address and ends every session."""
     token, from_form = body
-    return await answer_link(_cancel(service, token, client), CANCEL_PAGE if from_form else None)
+    return await answer_link(
+        pages, _cancel(service, token, client), CANCEL_PAGE if from_form else None
+    )
 
 
 @router.post(
@@ -369,7 +381,7 @@ async def forgot_password(body: EmailRequest, service: AuthServiceDep) -> Messag
 RESET_DONE = "Your password has been set. Log in with it."
 
 
-async def read_reset(request: Request) -> tuple[ResetPasswordRequest, bool]:
+async def read_reset(request: Request, pages: PagesDep) -> tuple[ResetPasswordRequest, bool]:
     """JSON, or the reset page's form; a form's mistakes are answered with the form again."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type not in FORM_TYPES:
@@ -378,17 +390,17 @@ async def read_reset(request: Request) -> tuple[ResetPasswordRequest, bool]:
     token = form.get("token")
     token = token if isinstance(token, str) else ""
     if form.get("new_password") != form.get("confirm_password"):
-        raise _reset_form_again(token, "The two passwords differ.")
+        raise _reset_form_again(pages, token, "The two passwords differ.")
     try:
         fields = {"token": token, "new_password": form.get("new_password")}
         return ResetPasswordRequest.model_validate(fields), True
     except ValidationError as error:
         reasons = " ".join(str(item["msg"]) for item in error.errors(include_url=False))
-        raise _reset_form_again(token, reasons) from None
+        raise _reset_form_again(pages, token, reasons) from None
 
 
-def _reset_form_again(token: str, error: str) -> PageAnswer:
-    return PageAnswer(422, "reset_password.html", token=token, error=error)
+def _reset_form_again(pages: Pages, token: str, error: str) -> PageAnswer:
+    return pages.answer(422, "reset_password.html", token=token, error=error)
 
 
 @router.post(
@@ -428,6 +440,7 @@ async def reset_password(
     body: Annotated[tuple[ResetPasswordRequest, bool], Depends(read_reset)],
     client: ClientDep,
     service: AuthServiceDep,
+    pages: PagesDep,
 ) -> Any:
     """Sets the password a reset (or a first-password) link was sent for; the reset
     page's form gets a page back. No password ever travels in a URL."""
@@ -438,7 +451,7 @@ async def reset_password(
     try:
         await service.reset_password(request.token, request.new_password, client)
     except InvalidLinkToken as error:
-        raise message_page(error.status_code, "Link not valid", error.message) from error
+        raise pages.message(error.status_code, "Link not valid", error.message) from error
     except WeakPassword as error:
-        raise _reset_form_again(request.token, error.message) from error
-    return render_page("message.html", title="Password set", message=RESET_DONE)
+        raise _reset_form_again(pages, request.token, error.message) from error
+    return pages.render("message.html", title="Password set", message=RESET_DONE)

@@ -40,7 +40,7 @@ from fastapi_auth.kernel.password_gate import PasswordCheck, PasswordGate
 from fastapi_auth.kernel.password_policy import password_weakness
 from fastapi_auth.kernel.passwords import PasswordHasher
 from fastapi_auth.kernel.rate_limits import RateLimiter
-from fastapi_auth.kernel.security_log import SecurityEventType, record_event
+from fastapi_auth.kernel.security_log import SecurityEventType, announce, record_event
 from fastapi_auth.kernel.settings import Settings
 from fastapi_auth.sessions.schemas import TokenPair
 from fastapi_auth.sessions.service import (
@@ -172,6 +172,7 @@ class AuthService:
             expires_at=now + timedelta(hours=self.settings.verify_token_expire_hours),
         )
         self.registrations.add(registration)
+        announce(self.session, SecurityEventType.REGISTERED, None, email=registration.email)
         self.mailer.queue(
             self.session,
             "verify_email",
@@ -239,7 +240,9 @@ class AuthService:
                 return
             raise InvalidLinkToken()
         await self.registrations.delete_for(registration.email_key)
-        record_event(self.session, user.id, SecurityEventType.EMAIL_VERIFIED, client)
+        record_event(
+            self.session, user.id, SecurityEventType.EMAIL_VERIFIED, client, email=user.email
+        )
 
     async def _confirm_email_change(
         self, change_id: uuid.UUID, racing_since: datetime, client: ClientInfo
@@ -273,7 +276,13 @@ class AuthService:
         if not await self.email_changes.confirm_if_pending(change.id, utcnow()):
             raise InvalidLinkToken()
         await self.registrations.delete_for(key)
-        record_event(self.session, change.user_id, SecurityEventType.EMAIL_CHANGE_CONFIRMED, client)
+        record_event(
+            self.session,
+            change.user_id,
+            SecurityEventType.EMAIL_CHANGE_CONFIRMED,
+            client,
+            email=change.new_email,
+        )
         return VerifiedEmail(email=change.new_email, kind="email_change")
 
     def _is_pending(self, change: EmailChange | None) -> TypeGuard[EmailChange]:
@@ -315,7 +324,13 @@ class AuthService:
             await self.users.restore_email(change.user_id, change.old_email, old_key)
         user = await self.users.fresh(change.user_id)
         assert user is not None, "its row was locked by the change above"
-        record_event(self.session, user.id, SecurityEventType.EMAIL_CHANGE_CANCELLED, client)
+        record_event(
+            self.session,
+            user.id,
+            SecurityEventType.EMAIL_CHANGE_CANCELLED,
+            client,
+            email=user.email,
+        )
         self.mailer.queue_to_account(
             self.session,
             "email_change_cancelled",
@@ -369,7 +384,12 @@ class AuthService:
             raise EmailNotVerified()
         auth_session, tokens = await self.sessions.start_session(user, user.security_stamp, client)
         record_event(
-            self.session, user.id, SecurityEventType.LOGIN_SUCCEEDED, client, auth_session.id
+            self.session,
+            user.id,
+            SecurityEventType.LOGIN_SUCCEEDED,
+            client,
+            auth_session.id,
+            email=user.email,
         )
         return tokens
 
@@ -407,7 +427,9 @@ class AuthService:
             )
         )
         await self.attempts.lift(user.email_key)
-        record_event(self.session, user.id, SecurityEventType.PASSWORD_RESET, client)
+        record_event(
+            self.session, user.id, SecurityEventType.PASSWORD_RESET, client, email=user.email
+        )
         queue_password_notice(self.mailer, self.links, self.session, user, stamp, reset=True)
 
     async def _choose_first_password(

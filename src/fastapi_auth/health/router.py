@@ -11,8 +11,9 @@ from fastapi_auth.kernel.components import use_part
 from fastapi_auth.kernel.db import Database
 from fastapi_auth.kernel.error_handlers import error_responses
 from fastapi_auth.kernel.errors import ServiceUnavailable
+from fastapi_auth.kernel.route_guard import GuardedRoute
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], route_class=GuardedRoute)
 
 
 class HealthStatus(BaseModel):

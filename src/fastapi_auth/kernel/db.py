@@ -38,6 +38,8 @@ from fastapi_auth.kernel.errors import DomainError
 from fastapi_auth.kernel.settings import Settings
 
 OUTBOX_TOUCHED = "outbox_touched"
+ACCOUNT_EVENTS = "fastapi_auth.account_events"
+"""Where a session collects the account events its transaction announces (`hooks.py`)."""
 IDLE_PING_SECONDS = 10.0
 SQLITE_CONNECTIONS = 5
 
@@ -144,6 +146,8 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.is_sqlite = is_sqlite(settings.database_url)
         self._on_outbox_commit: list[Callable[[], None]] = []
+        self.deliver_account_events: Callable[[list[Any]], None] | None = None
+        """Set by `main.py` to the host's hooks, given each committed transaction's events."""
 
     def on_outbox_commit(self, callback: Callable[[], None]) -> None:
         """Let the email dispatcher wake as soon as a transaction that queued mail commits."""
@@ -168,13 +172,23 @@ class Database:
                 yield session
                 await session.commit()
             except DomainError as error:
-                await (session.commit() if error.commit_changes else session.rollback())
+                if not error.commit_changes:
+                    await session.rollback()
+                    raise
+                await session.commit()
+                self._committed(session)
                 raise
             except BaseException:
                 await session.rollback()
                 raise
+        self._committed(session)
+
+    def _committed(self, session: AsyncSession) -> None:
         if session.info.pop(OUTBOX_TOUCHED, False):
             self.notify_outbox()
+        events = session.info.pop(ACCOUNT_EVENTS, None)
+        if events and self.deliver_account_events is not None:
+            self.deliver_account_events(events)
 
     @asynccontextmanager
     async def side_read(self) -> AsyncIterator[AsyncSession]:

@@ -1,20 +1,22 @@
 """The one place that turns any error into `{"detail", "code"}`, and the OpenAPI
 entries that say which ones a route answers.
 
-Only the app's own routes should need these; a 422 never echoes a password or token.
+`OWN_ERROR_HANDLERS` are what this package's routes answer for their errors wherever
+they are mounted (`route_guard.GuardedRoute`); `install_error_handlers` makes the same the
+whole app's answers, for the standalone app only. A 422 never echoes a password or token.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,7 +43,7 @@ HTTP_STATUS_CODES = {
     503: "SERVICE_UNAVAILABLE",
 }
 
-DATABASE_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+DATABASE_OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     OperationalError,
     InterfaceError,
     PoolTimeoutError,
@@ -203,10 +205,43 @@ async def _internal_error_handler(_request: Request, exc: Exception) -> JSONResp
     return _json_error(500, "An internal error occurred.", "INTERNAL_ERROR", headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+class AnswerError(Exception):
+    """An error that is its own answer (a page for a refused form post), raised rather
+    than returned so the request's transaction rolls back as for any other error."""
+
+    def response(self) -> Response:
+        raise NotImplementedError
+
+
+async def _answer_error_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AnswerError)
+    return exc.response()
+
+
+OWN_ERROR_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+    DomainError: _domain_error_handler,
+    AnswerError: _answer_error_handler,
+    RequestValidationError: _validation_error_handler,
+    StarletteHTTPException: _http_error_handler,
+    DBAPIError: _database_outage_handler,
+    **dict.fromkeys(DATABASE_OUTAGE_ERRORS, _database_outage_handler),
+}
+"""What this package's routes answer for their errors wherever they are mounted; an
+error of no kind here (a bug) goes on to the app's own handling."""
+
+OWN_HANDLERS_IN_SCOPE: tuple[dict[Any, Any], dict[int, Any]] = (OWN_ERROR_HANDLERS, {})
+"""As Starlette keeps an app's handlers in a request's scope: (by class, by status)."""
+
+
+def install_own_error_handlers(app: FastAPI) -> None:
+    """For errors of this package's own kinds raised outside its routes: a host's route
+    that takes `CurrentUser` answers 401 as this package's routes do."""
     app.add_exception_handler(DomainError, _domain_error_handler)
-    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
-    app.add_exception_handler(RequestValidationError, _validation_error_handler)
-    for outage in (*DATABASE_OUTAGE_ERRORS, DBAPIError):
-        app.add_exception_handler(outage, _database_outage_handler)
+    app.add_exception_handler(AnswerError, _answer_error_handler)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error of the whole app, answered as this package answers: standalone only."""
+    for kind, handler in OWN_ERROR_HANDLERS.items():
+        app.add_exception_handler(kind, handler)
     app.add_exception_handler(Exception, _internal_error_handler)

@@ -46,8 +46,10 @@ class ActivationLink:
 
 
 class Links:
-    def __init__(self, settings: Settings, codec: LinkTokenCodec) -> None:
-        self._base = settings.public_url
+    """`prefix`: the one the routes are mounted under, which every link follows."""
+
+    def __init__(self, settings: Settings, codec: LinkTokenCodec, *, prefix: str = "") -> None:
+        self._base = settings.public_url + prefix
         self._codec = codec
 
     def _url(self, path: str, payload: dict[str, object], salt: str) -> str:

@@ -40,17 +40,26 @@ def served_over_https(scope: Scope, trusted_proxies: tuple[str, ...]) -> bool:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, trusted_proxies: tuple[str, ...] = ()) -> None:
+    """`cacheable`: path prefixes whose answers may be cached (docs, static files); an
+    HTML answer there (the docs) keeps its own policy."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        trusted_proxies: tuple[str, ...] = (),
+        page_csp: str = PAGE_CSP,
+        cacheable: tuple[str, ...] = DOCS_PATHS,
+    ) -> None:
         self.app = app
         self.trusted_proxies = trusted_proxies
+        self.page_csp = page_csp
+        self.cacheable = cacheable
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        is_docs = path.startswith(DOCS_PATHS)
-        is_static = path.startswith("/static/")
+        cacheable = scope["path"].startswith(self.cacheable)
         https = served_over_https(scope, self.trusted_proxies)
 
         async def send_with_headers(message: Message) -> None:
@@ -58,11 +67,11 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in BASELINE_HEADERS.items():
                     headers.setdefault(name, value)
-                if not is_docs and not is_static:
+                if not cacheable:
                     for name, value in NO_STORE_HEADERS.items():
                         headers.setdefault(name, value)
-                if headers.get("content-type", "").startswith("text/html") and not is_docs:
-                    headers.setdefault("Content-Security-Policy", PAGE_CSP)
+                    if headers.get("content-type", "").startswith("text/html"):
+                        headers.setdefault("Content-Security-Policy", self.page_csp)
                 if https:
                     headers.setdefault(
                         "Strict-Transport-Security", "max-age=63072000; includeSubDomains"

@@ -89,8 +89,17 @@ async def attached_principal(
     return Principal(user=user, session_id=principal.session_id)
 
 
+async def optional_user(connection: HTTPConnection) -> User | None:
+    """No `Authorization` header: None. A header with a bad token is still refused, so a
+    client with an expired token learns it instead of being served as a stranger."""
+    if "authorization" not in connection.headers:
+        return None
+    return (await current_principal(connection)).user
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
 AttachedPrincipal = Annotated[Principal, Depends(attached_principal)]
 AUTHENTICATION_ERRORS = (NotAuthenticated, InvalidAccessToken, AccountDisabled)
 """What any route behind a principal can answer, for its `responses=`."""

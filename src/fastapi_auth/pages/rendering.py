@@ -14,6 +14,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from fastapi_auth.kernel.error_handlers import AnswerError
+
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 _templates = Environment(
@@ -43,26 +45,39 @@ def accepts_json(request: Request) -> bool:
     return json_quality > 0 and json_quality >= qualities.get("text/html", 0.0)
 
 
-def render_page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    html = _templates.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code)
+STATIC_PATH = "/fastapi-auth/static"
+"""Where the pages' own files are served, below the routes' prefix: a name of this
+package's own, so a host's `/static` neither shadows them nor is shadowed."""
 
 
-class PageAnswer(Exception):
+class Pages:
+    """The pages of one app, which know where its routes and files are (the prefix it
+    was mounted under)."""
+
+    def __init__(self, *, prefix: str = "") -> None:
+        self.globals: dict[str, Any] = {"base": prefix, "static": prefix + STATIC_PATH}
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        html = _templates.get_template(template).render(**self.globals, **context)
+        return HTMLResponse(html, status_code=status_code)
+
+    def answer(self, status_code: int, template: str, **context: Any) -> PageAnswer:
+        return PageAnswer(self, status_code, template, **context)
+
+    def message(self, status_code: int, title: str, message: str) -> PageAnswer:
+        return self.answer(status_code, "message.html", title=title, message=message)
+
+
+class PageAnswer(AnswerError):
     """A page for a refused form post, raised rather than returned so the request's
     transaction rolls back as for any other error."""
 
-    def __init__(self, status_code: int, template: str, **context: Any) -> None:
+    def __init__(self, pages: Pages, status_code: int, template: str, **context: Any) -> None:
         super().__init__(template)
+        self.pages = pages
         self.status_code = status_code
         self.template = template
         self.context = context
 
-
-def message_page(status_code: int, title: str, message: str) -> PageAnswer:
-    return PageAnswer(status_code, "message.html", title=title, message=message)
-
-
-async def page_answer_handler(_request: Request, exc: Exception) -> HTMLResponse:
-    assert isinstance(exc, PageAnswer)
-    return render_page(exc.template, exc.status_code, **exc.context)
+    def response(self) -> HTMLResponse:
+        return self.pages.render(self.template, self.status_code, **self.context)

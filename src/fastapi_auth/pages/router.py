@@ -7,12 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from fastapi_auth.pages.rendering import render_page
+from fastapi_auth.kernel.components import use_part
+from fastapi_auth.kernel.route_guard import GuardedRoute
+from fastapi_auth.pages.rendering import Pages
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=GuardedRoute)
 
 
 @router.get("/reset-password", response_class=HTMLResponse)
-async def reset_password_page(token: Annotated[str, Query(max_length=2048)] = "") -> HTMLResponse:
+async def reset_password_page(
+    pages: Annotated[Pages, use_part(Pages)], token: Annotated[str, Query(max_length=2048)] = ""
+) -> HTMLResponse:
     """A form that posts the token and the new password to `/auth/reset-password`."""
-    return render_page("reset_password.html", token=token)
+    return pages.render("reset_password.html", token=token)

@@ -10,10 +10,11 @@ from fastapi_auth.kernel.components import use_service
 from fastapi_auth.kernel.error_handlers import error_responses
 from fastapi_auth.kernel.errors import InvalidCursor
 from fastapi_auth.kernel.principal import AUTHENTICATION_ERRORS, CurrentUser
+from fastapi_auth.kernel.route_guard import GuardedRoute
 from fastapi_auth.security_events.schemas import SecurityEventPage
 from fastapi_auth.security_events.service import SecurityEventService
 
-router = APIRouter(prefix="/users/me/security-events", tags=["sessions"])
+router = APIRouter(prefix="/users/me/security-events", tags=["sessions"], route_class=GuardedRoute)
 
 SecurityEventServiceDep = Annotated[SecurityEventService, use_service(SecurityEventService)]
 

@@ -17,6 +17,7 @@ from fastapi_auth.kernel.principal import (
     CurrentPrincipal,
 )
 from fastapi_auth.kernel.rate_limits import RateLimit
+from fastapi_auth.kernel.route_guard import GuardedRoute
 from fastapi_auth.sessions.schemas import (
     TOKEN_PAIR_LINKS,
     RefreshRequest,
@@ -25,7 +26,7 @@ from fastapi_auth.sessions.schemas import (
 )
 from fastapi_auth.sessions.service import SessionService, TokenRotation
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(tags=["sessions"], route_class=GuardedRoute)
 
 SessionServiceDep = Annotated[SessionService, use_service(SessionService)]
 TokenRotationDep = Annotated[TokenRotation, use_part(TokenRotation)]

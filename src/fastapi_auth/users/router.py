@@ -16,6 +16,7 @@ from fastapi_auth.kernel.principal import (
     AttachedPrincipal,
     CurrentPrincipal,
 )
+from fastapi_auth.kernel.route_guard import GuardedRoute
 from fastapi_auth.users.schemas import (
     ChangePasswordRequest,
     DeleteAccountRequest,
@@ -25,7 +26,7 @@ from fastapi_auth.users.schemas import (
 )
 from fastapi_auth.users.service import UserService
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=GuardedRoute)
 
 
 UserServiceDep = Annotated[UserService, use_service(UserService)]

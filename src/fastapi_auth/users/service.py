@@ -166,7 +166,13 @@ class UserService:
             link=self.links.cancel_email_change(change.id),
             cancel_days=settings.email_change_cancel_days,
         )
-        record_event(self.session, user.id, SecurityEventType.EMAIL_CHANGE_REQUESTED, client)
+        record_event(
+            self.session,
+            user.id,
+            SecurityEventType.EMAIL_CHANGE_REQUESTED,
+            client,
+            email=user.email,
+        )
 
     async def change_password(
         self,
@@ -194,7 +200,12 @@ class UserService:
             )
         )
         record_event(
-            self.session, user.id, SecurityEventType.PASSWORD_CHANGED, client, current_session
+            self.session,
+            user.id,
+            SecurityEventType.PASSWORD_CHANGED,
+            client,
+            current_session,
+            email=user.email,
         )
         queue_password_notice(self.mailer, self.links, self.session, user, stamp, reset=False)
 
@@ -230,4 +241,6 @@ class UserService:
             email=user.email,
         )
         await self.security_events.erase_personal_data(user.id)
-        record_event(self.session, user.id, SecurityEventType.ACCOUNT_DELETED, None)
+        record_event(
+            self.session, user.id, SecurityEventType.ACCOUNT_DELETED, None, email=user.email
+        )

@@ -1,0 +1,1 @@
+"""Examples of hosts and consumers of fastapi-auth (not part of the package)."""

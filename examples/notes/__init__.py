@@ -1,0 +1,1 @@
+"""A notes API that mounts fastapi-auth."""

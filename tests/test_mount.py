@@ -46,7 +46,7 @@ async def test_everything_follows_the_prefix(
 
     mount(host, make_settings(database, smtp), prefix=PREFIX)
     email = unique_email()
-    async with LifespanManager(host) as manager, http_client(manager.app) as client:
+    async with LifespanManager(host), http_client(host) as client:
         assert order == ["host started"]
         assert (await client.post("/auth/register", json={})).status_code == 404
         registered = await client.post(

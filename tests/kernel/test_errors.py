@@ -68,3 +68,11 @@ async def test_health_and_docs(client: httpx.AsyncClient) -> None:
         assert path in schema["paths"], path
     login_errors = schema["paths"]["/auth/login"]["post"]["responses"]
     assert {"401", "403", "429"} <= set(login_errors)
+
+
+async def test_a_405_names_every_method_the_path_takes(client: httpx.AsyncClient) -> None:
+    """RFC 9110 15.5.6: a 405 carries `Allow`, here with every route of the path."""
+    response = await client.put("/users/me")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "DELETE, GET, PATCH"
+    assert (await client.put("/auth/login")).headers["Allow"] == "POST"

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 from fastapi_auth.kernel.errors import DomainError, ErrorBody, ServiceUnavailable, WeakPassword
 from fastapi_auth.kernel.middleware import BASELINE_HEADERS, NO_STORE_HEADERS
@@ -155,14 +155,26 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
     return _json_error(exc.status_code, exc.message, exc.code, headers)
 
 
+def _routes_of(request: Request) -> Iterable[Any]:
+    """Every route, those of included routers too: FastAPI 0.13x+ keeps an included
+    router as one entry, whose routes `iter_route_contexts` lists with their prefix."""
+    routes: Iterable[Any] = request.app.router.routes
+    try:
+        from fastapi.routing import iter_route_contexts  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return routes
+    return iter_route_contexts(routes)  # type: ignore[arg-type,no-any-return,unused-ignore]
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method the path takes: Starlette's 405 names only the first route matched."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
+    for route in _routes_of(request):
+        route_methods = getattr(route, "methods", None)
+        if route_methods:
             match, _ = route.matches(request.scope)
             if match != Match.NONE:
-                methods |= route.methods
+                methods |= route_methods
     return ", ".join(sorted(methods))
 
 

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastapi_auth.docs import install_offline_docs
 from fastapi_auth.email.dispatcher import OutboxDispatcher
 from fastapi_auth.email.sender import EmailSender, build_sender
 from fastapi_auth.email.service import EmailComposer, Mailer
@@ -326,7 +327,10 @@ def create_app(
         "tokens, password reset and profile management.",
         openapi_tags=OPENAPI_TAGS,
         lifespan=auth_lifespan(runtime, owns_process=owns_process),
+        docs_url=None,
+        redoc_url=None,
     )
+    install_offline_docs(app)
     install(app, runtime, standalone=True)
     return app
 

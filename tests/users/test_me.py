@@ -28,6 +28,8 @@ USER_FIELDS = {
     "is_verified",
     "is_active",
     "pending_email",
+    "user_metadata",
+    "app_metadata",
     "created_at",
     "updated_at",
 }
@@ -58,6 +60,8 @@ async def test_me_is_exactly_the_user_object(client: httpx.AsyncClient, mailbox:
     assert user["is_verified"] is True
     assert user["is_active"] is True
     assert user["pending_email"] is None
+    assert user["user_metadata"] == {}
+    assert user["app_metadata"] == {}
     for stamp in ("created_at", "updated_at"):
         assert datetime.fromisoformat(user[stamp]).utcoffset() is not None, user[stamp]
     assert "password" not in response.text

@@ -109,6 +109,15 @@ class WeakPassword(DomainError):
         self.field = field
 
 
+class InvalidMetadata(DomainError):
+    """Raised to the host application's own code (`UserService.set_app_metadata`), which
+    has no request body for FastAPI to refuse."""
+
+    status_code = 422
+    code = "INVALID_METADATA"
+    detail = "Metadata must be a JSON object within its size limit."
+
+
 class UnsupportedMediaType(DomainError):
     status_code = 415
     code = "UNSUPPORTED_MEDIA_TYPE"

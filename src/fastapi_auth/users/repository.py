@@ -93,6 +93,20 @@ class UserRepository:
         )
         return updated
 
+    async def set_app_metadata(
+        self, user_id: uuid.UUID, metadata: Mapping[str, Any]
+    ) -> User | None:
+        """Bound to no stamp: the host application's record, not the account's security
+        state, so no credential change can make it stale."""
+        updated: User | None = await self.session.scalar(
+            update(User)
+            .where(User.id == user_id)
+            .values(app_metadata=dict(metadata), updated_at=utcnow())
+            .returning(User)
+            .execution_options(populate_existing=True)
+        )
+        return updated
+
     async def upgrade_hash(self, user_id: uuid.UUID, old_hash: str, new_hash: str) -> None:
         """The same password under a better hash, so the stamp stays; only if nothing
         changed the hash since it was verified."""

@@ -10,6 +10,7 @@ gate (`PasswordGate`), before anything else of the request is written.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -18,7 +19,14 @@ from fastapi_auth.email.service import Mailer
 from fastapi_auth.kernel.addresses import email_key
 from fastapi_auth.kernel.breached_passwords import BreachedPasswordChecker, refuse_breached
 from fastapi_auth.kernel.client import ClientInfo
-from fastapi_auth.kernel.errors import EmailTaken, InvalidAccessToken, InvalidPassword, WeakPassword
+from fastapi_auth.kernel.errors import (
+    EmailTaken,
+    InvalidAccessToken,
+    InvalidMetadata,
+    InvalidPassword,
+    NotFound,
+    WeakPassword,
+)
 from fastapi_auth.kernel.links import Links
 from fastapi_auth.kernel.models import EmailChange, User, utcnow
 from fastapi_auth.kernel.password_gate import PasswordCheck, PasswordGate
@@ -35,7 +43,7 @@ from fastapi_auth.sessions.service import (
 )
 from fastapi_auth.users.account_security import AccountSecurity, CredentialChange
 from fastapi_auth.users.repository import EmailChangeRepository, UserRepository
-from fastapi_auth.users.schemas import UserUpdate
+from fastapi_auth.users.schemas import APP_METADATA_MAX_BYTES, UserUpdate, metadata_problem
 
 
 def queue_password_notice(
@@ -107,12 +115,27 @@ class UserService:
             else:
                 await self._require_password(user, changes.current_password, client)
                 await self._request_email_change(user, session_id, changes.email, client)
-        profile = changes.model_dump(include={"full_name", "phone_number"} & fields)
+        profile = changes.model_dump(
+            include={"full_name", "phone_number", "user_metadata"} & fields
+        )
         if not profile:
             return user
         updated = await self.users.update_profile(user.id, user.security_stamp, profile)
         if updated is None:
             raise InvalidAccessToken()
+        return updated
+
+    async def set_app_metadata(self, user_id: uuid.UUID, metadata: dict[str, Any]) -> User:
+        """For the host application's code: the one way `app_metadata` is written, since no
+        route of the account's own takes it. Replaced whole, in the caller's transaction
+        (the caller commits). At most `APP_METADATA_MAX_BYTES`: `InvalidMetadata` beyond
+        that or for anything but a JSON object; `NotFound` for an unknown account."""
+        problem = metadata_problem(metadata, APP_METADATA_MAX_BYTES)
+        if problem:
+            raise InvalidMetadata(f"app_metadata {problem}")
+        updated = await self.users.set_app_metadata(user_id, metadata)
+        if updated is None:
+            raise NotFound("No account has that id.")
         return updated
 
     async def _drop_pending_email_change(self, user: User) -> None:

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, text
+from sqlalchemy import JSON, String, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fastapi_auth.kernel.models.base import Base, CreatedAtMixin, IdMixin, utcnow
 
 EMAIL_LENGTH = 320
+JSON_OBJECT = JSON().with_variant(JSONB(), "postgresql")
+"""JSONB on PostgreSQL, so a host application can index and query into it; JSON text on
+SQLite."""
 
 
 class User(IdMixin, CreatedAtMixin, Base):
@@ -19,7 +24,11 @@ class User(IdMixin, CreatedAtMixin, Base):
     with a compare-and-set, and everything that depends on a credential carries the value
     it was made under (a session, a reset link, a pending email change, a login between
     its password check and its session), so whatever was made under an earlier value is
-    dead, and of two changes racing from one value exactly one wins."""
+    dead, and of two changes racing from one value exactly one wins.
+
+    `user_metadata` is the account's own to set; `app_metadata` only the host application
+    (and admins) may set, so it can hold what the account must not change itself: a plan,
+    a tenant id. Each is replaced whole, never merged."""
 
     __tablename__ = "users"
 
@@ -32,4 +41,10 @@ class User(IdMixin, CreatedAtMixin, Base):
     is_verified: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     security_stamp: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    user_metadata: Mapped[dict[str, Any]] = mapped_column(
+        JSON_OBJECT, default=dict, server_default=text("'{}'")
+    )
+    app_metadata: Mapped[dict[str, Any]] = mapped_column(
+        JSON_OBJECT, default=dict, server_default=text("'{}'")
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

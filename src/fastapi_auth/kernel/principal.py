@@ -10,9 +10,12 @@ Two ways to ask, and a route picks by what it does:
   the request (and a service cannot change a detached copy and lose it). Every route
   that takes the request's session and a principal takes this one; a test holds every
   route to it.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI before 0.123.7 reads a callable
+instance's (`BearerSession`'s) string annotations without globals to resolve them in,
+and took `request: "HTTPConnection"` for a query parameter (every route behind
+`CurrentUser` answered 422).
+"""
 
 import uuid
 from dataclasses import dataclass

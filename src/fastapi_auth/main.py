@@ -111,7 +111,7 @@ def build_runtime(
     `prefix`: the path every route (and so every emailed link) is mounted under."""
     prefix = _checked_prefix(prefix)
     database = Database(settings)
-    hooks = hooks or Hooks()
+    hooks = hooks if hooks is not None else Hooks()
     database.deliver_account_events = hooks.deliver
     fast_path = FastPath(database)
     sender = email_sender or build_sender(settings)

@@ -294,7 +294,12 @@ def mount(
     @asynccontextmanager
     async def lifespan(host: FastAPI) -> AsyncIterator[Any]:
         async with ours(host), hosts_lifespan(host) as state:
-            yield state
+            try:
+                yield state
+            finally:
+                # Hooks are the host's code, using the host's resources: they finish
+                # before the host's shutdown closes them.
+                await runtime.hooks.wait()
 
     app.router.lifespan_context = lifespan
     return runtime

@@ -244,6 +244,10 @@ def install(app: FastAPI, runtime: Runtime, *, standalone: bool = False) -> None
     headers, body cap and error answers; nothing of the app's own routes changes.
     `standalone`: the app is this package alone, whose headers and error answers are
     then every answer's, a 404's too."""
+    if getattr(app.state, "fastapi_auth", None) is not None:
+        # The routes find their parts in the app's state, one set per app: a second
+        # mount would take over the first's routes (their links, pages, database).
+        raise RuntimeError("fastapi-auth is already mounted into this app")
     components = runtime.components
     app.state.fastapi_auth = components
     install_own_error_handlers(app)

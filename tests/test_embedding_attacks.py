@@ -28,6 +28,7 @@ from tests.support import PASSWORD, unique_email
 
 PREFIX = "/id"
 SECRET = "a password never echoed"
+HOSTS_SCHEME = OAuth2PasswordBearer(tokenUrl="/token")
 
 
 def hostile_host() -> FastAPI:
@@ -287,10 +288,9 @@ async def test_the_hosts_own_oauth2_scheme_is_not_overwritten(
     """A host with an `OAuth2PasswordBearer` of its own (default name: the class's) keeps
     it in the docs beside the package's."""
     host = FastAPI()
-    hosts_scheme = OAuth2PasswordBearer(tokenUrl="/token")
 
     @host.get("/legacy")
-    async def legacy(token: Annotated[str, Depends(hosts_scheme)]) -> dict[str, str]:
+    async def legacy(token: Annotated[str, Depends(HOSTS_SCHEME)]) -> dict[str, str]:
         return {"token": token}
 
     mount(host, make_settings(database, smtp), prefix=PREFIX)

@@ -42,7 +42,7 @@ from fastapi_auth.kernel.middleware import DOCS_PATHS
 from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.password_gate import PasswordGate
 from fastapi_auth.kernel.passwords import PasswordHasher, PwdlibPasswordHasher
-from fastapi_auth.kernel.principal import Authenticator
+from fastapi_auth.kernel.principal import Authenticator, token_url_under
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.route_guard import GuardedStatic, GuardEverything, RouteGuard
 from fastapi_auth.kernel.settings import Settings, describe
@@ -253,6 +253,8 @@ def install(app: FastAPI, runtime: Runtime, *, standalone: bool = False) -> None
     install_own_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=runtime.prefix)
+    if runtime.prefix:
+        _token_url_in_docs(app, runtime.prefix)
     app.mount(
         runtime.prefix + STATIC_PATH,
         GuardedStatic(StaticFiles(directory=STATIC_DIR)),
@@ -271,6 +273,18 @@ def install(app: FastAPI, runtime: Runtime, *, standalone: bool = False) -> None
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(GuardEverything, guard=components.get(RouteGuard))
+
+
+def _token_url_in_docs(app: FastAPI, prefix: str) -> None:
+    """The docs' Authorize form posts to the login route under the prefix."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            token_url_under(prefix, build())
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def mount(

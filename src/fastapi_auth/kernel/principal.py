@@ -19,7 +19,7 @@ and took `request: "HTTPConnection"` for a query parameter (every route behind
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.requests import HTTPConnection
@@ -74,9 +74,22 @@ class BearerSession(OAuth2PasswordBearer):
         return await components_of(request.app).get(Authenticator).principal(token)
 
 
+SCHEME_NAME = "fastapi_auth"
+"""The scheme's name in the OpenAPI schema: not `OAuth2PasswordBearer`, the default name of
+a host's own scheme, which would overwrite it (or be overwritten) in the host's docs."""
+TOKEN_PATH = "/auth/login"
+
 current_principal = BearerSession(
-    tokenUrl="auth/login", scheme_name="OAuth2PasswordBearer", auto_error=False
+    tokenUrl=TOKEN_PATH.lstrip("/"), scheme_name=SCHEME_NAME, auto_error=False
 )
+
+
+def token_url_under(prefix: str, schema: dict[str, Any]) -> None:
+    """The scheme's `tokenUrl` in `schema` made the login route's path under `prefix`
+    (the relative `auth/login` resolves against the docs' own path, not the prefix)."""
+    scheme = schema.get("components", {}).get("securitySchemes", {}).get(SCHEME_NAME)
+    if scheme is not None:
+        scheme["flows"]["password"]["tokenUrl"] = prefix + TOKEN_PATH
 
 
 async def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> User:

@@ -43,7 +43,7 @@ from fastapi_auth.kernel.middleware import DOCS_PATHS
 from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.password_gate import PasswordGate
 from fastapi_auth.kernel.passwords import PasswordHasher, PwdlibPasswordHasher
-from fastapi_auth.kernel.principal import Authenticator
+from fastapi_auth.kernel.principal import Authenticator, token_url_under
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.route_guard import GuardedStatic, GuardEverything, RouteGuard
 from fastapi_auth.kernel.settings import Settings, describe
@@ -112,7 +112,7 @@ def build_runtime(
     `prefix`: the path every route (and so every emailed link) is mounted under."""
     prefix = _checked_prefix(prefix)
     database = Database(settings)
-    hooks = hooks or Hooks()
+    hooks = hooks if hooks is not None else Hooks()
     database.deliver_account_events = hooks.deliver
     fast_path = FastPath(database)
     sender = email_sender or build_sender(settings)
@@ -245,11 +245,17 @@ def install(app: FastAPI, runtime: Runtime, *, standalone: bool = False) -> None
     headers, body cap and error answers; nothing of the app's own routes changes.
     `standalone`: the app is this package alone, whose headers and error answers are
     then every answer's, a 404's too."""
+    if getattr(app.state, "fastapi_auth", None) is not None:
+        # The routes find their parts in the app's state, one set per app: a second
+        # mount would take over the first's routes (their links, pages, database).
+        raise RuntimeError("fastapi-auth is already mounted into this app")
     components = runtime.components
     app.state.fastapi_auth = components
     install_own_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=runtime.prefix)
+    if runtime.prefix:
+        _token_url_in_docs(app, runtime.prefix)
     app.mount(
         runtime.prefix + STATIC_PATH,
         GuardedStatic(StaticFiles(directory=STATIC_DIR)),
@@ -268,6 +274,18 @@ def install(app: FastAPI, runtime: Runtime, *, standalone: bool = False) -> None
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(GuardEverything, guard=components.get(RouteGuard))
+
+
+def _token_url_in_docs(app: FastAPI, prefix: str) -> None:
+    """The docs' Authorize form posts to the login route under the prefix."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            token_url_under(prefix, build())
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def mount(
@@ -295,7 +313,12 @@ def mount(
     @asynccontextmanager
     async def lifespan(host: FastAPI) -> AsyncIterator[Any]:
         async with ours(host), hosts_lifespan(host) as state:
-            yield state
+            try:
+                yield state
+            finally:
+                # Hooks are the host's code, using the host's resources: they finish
+                # before the host's shutdown closes them.
+                await runtime.hooks.wait()
 
     app.router.lifespan_context = lifespan
     return runtime

@@ -68,10 +68,22 @@ class Hooks:
                 try:
                     await hook(event)
                 except Exception:
-                    name = getattr(hook, "__qualname__", repr(hook))
-                    logger.exception("the hook %s failed for a %s event", name, event.type)
+                    logger.exception("the hook %s failed for a %s event", _name(hook), event.type)
+                except asyncio.CancelledError:
+                    # This task cancelled (a shutdown that would not wait): stop. A hook's
+                    # own awaited call cancelled is that hook failing, like any other.
+                    current = asyncio.current_task()
+                    if current is None or current.cancelling():
+                        raise
+                    logger.exception(
+                        "the hook %s was cancelled for a %s event", _name(hook), event.type
+                    )
 
     async def wait(self) -> None:
         """Until every hook started so far has finished (at shutdown; in tests)."""
         while self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
+
+
+def _name(hook: Hook) -> str:
+    return getattr(hook, "__qualname__", repr(hook))

@@ -10,13 +10,16 @@ Two ways to ask, and a route picks by what it does:
   the request (and a service cannot change a detached copy and lose it). Every route
   that takes the request's session and a principal takes this one; a test holds every
   route to it.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI before 0.123.7 reads a callable
+instance's (`BearerSession`'s) string annotations without globals to resolve them in,
+and took `request: "HTTPConnection"` for a query parameter (every route behind
+`CurrentUser` answered 422).
+"""
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.requests import HTTPConnection
@@ -71,9 +74,22 @@ class BearerSession(OAuth2PasswordBearer):
         return await components_of(request.app).get(Authenticator).principal(token)
 
 
+SCHEME_NAME = "fastapi_auth"
+"""The scheme's name in the OpenAPI schema: not `OAuth2PasswordBearer`, the default name of
+a host's own scheme, which would overwrite it (or be overwritten) in the host's docs."""
+TOKEN_PATH = "/auth/login"
+
 current_principal = BearerSession(
-    tokenUrl="auth/login", scheme_name="OAuth2PasswordBearer", auto_error=False
+    tokenUrl=TOKEN_PATH.lstrip("/"), scheme_name=SCHEME_NAME, auto_error=False
 )
+
+
+def token_url_under(prefix: str, schema: dict[str, Any]) -> None:
+    """The scheme's `tokenUrl` in `schema` made the login route's path under `prefix`
+    (the relative `auth/login` resolves against the docs' own path, not the prefix)."""
+    scheme = schema.get("components", {}).get("securitySchemes", {}).get(SCHEME_NAME)
+    if scheme is not None:
+        scheme["flows"]["password"]["tokenUrl"] = prefix + TOKEN_PATH
 
 
 async def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> User:

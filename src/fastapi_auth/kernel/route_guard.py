@@ -13,10 +13,12 @@ applied twice.
 from __future__ import annotations
 
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fastapi_auth.kernel.components import components_of
-from fastapi_auth.kernel.error_handlers import OWN_HANDLERS_IN_SCOPE
+from fastapi_auth.kernel.error_handlers import OWN_ERROR_HANDLERS, OWN_HANDLERS_IN_SCOPE
 from fastapi_auth.kernel.middleware import (
     PAGE_CSP,
     BodySizeLimitMiddleware,
@@ -89,6 +91,10 @@ class GuardedRoute(APIRoute):
     a request's handlers in its scope, and this route puts its own there for the call
     (the error still unwinds the route's dependencies first, so the request's transaction
     rolls back). An error of no kind it knows, a bug, goes on to the host.
+
+    A request that matched the path but not the method is refused by Starlette's
+    `Route.handle` itself, before the route's own error handling: that 405 is answered
+    here, or it would be the host's (its shape, none of this package's headers).
     """
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,7 +102,16 @@ class GuardedRoute(APIRoute):
             await super().handle(scope, receive, send)
             return
         scope[HANDLERS_KEY] = OWN_HANDLERS_IN_SCOPE
-        await _guard_of(scope).guard(super().handle, scope, receive, send)
+        await _guard_of(scope).guard(self._handle_own, scope, receive, send)
+
+    async def _handle_own(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            request = Request(scope, receive, send)
+            refusal = HTTPException(status_code=405)
+            response = await OWN_ERROR_HANDLERS[HTTPException](request, refusal)
+            await response(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
 
 
 class GuardedStatic:

@@ -22,7 +22,7 @@ from fastapi_auth.flows.schemas import (
 )
 from fastapi_auth.flows.service import AuthService
 from fastapi_auth.kernel.client import ClientDep, ClientInfo
-from fastapi_auth.kernel.components import use_part, use_service
+from fastapi_auth.kernel.components import use_service
 from fastapi_auth.kernel.error_handlers import error_responses
 from fastapi_auth.kernel.errors import (
     AccountDisabled,
@@ -37,7 +37,7 @@ from fastapi_auth.kernel.errors import (
 from fastapi_auth.kernel.fields import MessageResponse
 from fastapi_auth.kernel.rate_limits import RateLimit
 from fastapi_auth.kernel.route_guard import GuardedRoute
-from fastapi_auth.pages.rendering import PageAnswer, Pages, accepts_json
+from fastapi_auth.pages.rendering import PageAnswer, Pages, PagesDep, accepts_json
 from fastapi_auth.sessions.schemas import TOKEN_PAIR_LINKS, TokenPair
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=GuardedRoute)
@@ -51,7 +51,6 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 AuthServiceDep = Annotated[AuthService, use_service(AuthService)]
-PagesDep = Annotated[Pages, use_part(Pages)]
 
 
 def _validation_error(error: ValidationError, rename: dict[str, str] | None = None) -> Exception:

@@ -8,12 +8,14 @@ nothing), and the reset page posts the new password in the body, never in a URL.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.requests import HTTPConnection
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from fastapi_auth.kernel.components import components_of
 from fastapi_auth.kernel.error_handlers import AnswerError
 
 HERE = Path(__file__).parent
@@ -55,7 +57,12 @@ class Pages:
     was mounted under)."""
 
     def __init__(self, *, prefix: str = "") -> None:
+        self.prefix = prefix
         self.globals: dict[str, Any] = {"base": prefix, "static": prefix + STATIC_PATH}
+
+    def under(self, root_path: str) -> Pages:
+        """The same pages as a sub-application mounted at `root_path` serves them."""
+        return Pages(prefix=root_path + self.prefix) if root_path else self
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = _templates.get_template(template).render(**self.globals, **context)
@@ -66,6 +73,15 @@ class Pages:
 
     def message(self, status_code: int, title: str, message: str) -> PageAnswer:
         return self.answer(status_code, "message.html", title=title, message=message)
+
+
+async def request_pages(connection: HTTPConnection) -> Pages:
+    """The app's `Pages`, under the path its app is mounted at (`root_path`), if any."""
+    pages = components_of(connection.app).get(Pages)
+    return pages.under(connection.scope.get("root_path", ""))
+
+
+PagesDep = Annotated[Pages, Depends(request_pages)]
 
 
 class PageAnswer(AnswerError):

@@ -7,16 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from fastapi_auth.kernel.components import use_part
 from fastapi_auth.kernel.route_guard import GuardedRoute
-from fastapi_auth.pages.rendering import Pages
+from fastapi_auth.pages.rendering import PagesDep
 
 router = APIRouter(tags=["pages"], include_in_schema=False, route_class=GuardedRoute)
 
 
 @router.get("/reset-password", response_class=HTMLResponse)
 async def reset_password_page(
-    pages: Annotated[Pages, use_part(Pages)], token: Annotated[str, Query(max_length=2048)] = ""
+    pages: PagesDep, token: Annotated[str, Query(max_length=2048)] = ""
 ) -> HTMLResponse:
     """A form that posts the token and the new password to `/auth/reset-password`."""
     return pages.render("reset_password.html", token=token)

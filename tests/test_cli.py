@@ -34,6 +34,7 @@ from fastapi_auth.kernel.models import (
     utcnow,
 )
 from fastapi_auth.kernel.settings import Settings
+from fastapi_auth.migrations.config import VERSION_TABLE
 from tests.conftest import JWT_SECRET
 from tests.mailbox import LINK, free_port
 from tests.services import BACKENDS, TestDatabase, create_database, drop_database
@@ -59,7 +60,7 @@ def sqlite_tables(path: Path) -> set[str]:
 async def test_db_upgrade_creates_the_tables_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
     await asyncio.to_thread(run_cli, f"sqlite+aiosqlite:///{path}", "db", "upgrade")
-    assert sqlite_tables(path) == {*Base.metadata.tables, "alembic_version"}
+    assert sqlite_tables(path) == {*Base.metadata.tables, VERSION_TABLE}
 
 
 @pytest.fixture(params=BACKENDS)

@@ -44,8 +44,10 @@ from fastapi_auth.kernel.password_gate import PasswordGate
 from fastapi_auth.kernel.passwords import PasswordHasher, PwdlibPasswordHasher
 from fastapi_auth.kernel.principal import Authenticator
 from fastapi_auth.kernel.rate_limits import RateLimiter
+from fastapi_auth.kernel.schema_check import SchemaCheck
 from fastapi_auth.kernel.settings import Settings, describe
 from fastapi_auth.kernel.tokens import AccessTokenCodec, LinkTokenCodec
+from fastapi_auth.migrations.config import VERSION_TABLE, script_head
 from fastapi_auth.pages.rendering import STATIC_DIR, PageAnswer, page_answer_handler
 from fastapi_auth.pages.router import router as pages_router
 from fastapi_auth.security_events.router import router as security_events_router
@@ -156,6 +158,7 @@ def build_runtime(
         limiter,
         Authenticator(access_tokens, LiveSessions(fast_path)),
         TokenRotation(RefreshRotations(fast_path), database, access_tokens, sessions),
+        SchemaCheck(database, script_head(), VERSION_TABLE),
     ):
         components.add(part)
     components.provide(SessionService, sessions)
@@ -195,6 +198,7 @@ def auth_lifespan(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.passwords.verify_dummy("warm-up")
+        await runtime.components.get(SchemaCheck).warn_if_outdated()
         if runtime.settings.email_dispatcher_enabled:
             runtime.dispatcher.start()
         if owns_process:

@@ -23,6 +23,10 @@ the same database keeps that table, and neither history sees the other's revisio
 LEGACY_VERSION_TABLE = "alembic_version"
 """Where releases before the table of our own recorded their revision (see env.py)."""
 
+MIGRATION_LOCK_KEY = 0x66617574685F6462
+"""`pg_advisory_xact_lock`'s key ("fauth_db" in ASCII): instances that start at once
+upgrade one after the other, and the later ones find nothing left to apply."""
+
 APPLIED = "fastapi_auth_applied_revisions"
 """`Config.attributes` key: a list the runner hands env.py, to learn what a run applied."""
 

@@ -15,14 +15,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_auth.kernel.models import Base
 from fastapi_auth.kernel.settings import Settings
-from fastapi_auth.migrations.config import APPLIED, LEGACY_VERSION_TABLE, VERSION_TABLE
+from fastapi_auth.migrations.config import (
+    APPLIED,
+    LEGACY_VERSION_TABLE,
+    MIGRATION_LOCK_KEY,
+    VERSION_TABLE,
+)
 
 config = context.config
 target_metadata = Base.metadata
-
-MIGRATION_LOCK_KEY = 0x66617574685F6462
-"""`pg_advisory_xact_lock`'s key ("fauth_db" in ASCII): instances that start at once
-upgrade one after the other, and the later ones find nothing left to apply."""
 
 
 def database_url() -> str:

@@ -5,6 +5,7 @@ queue on an advisory lock (env.py), so the later ones find nothing left to apply
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from fastapi_auth.kernel.settings import Settings
 from fastapi_auth.migrations.config import APPLIED, alembic_config, script_head
@@ -16,6 +17,11 @@ __all__ = [
     "upgrade_database_sync",
 ]
 
+_ALEMBIC = threading.Lock()
+"""Alembic keeps the running environment in a module global (`alembic.context`), so two
+commands at once in one process would tear it down under each other; these queue here,
+and other processes on the database's own lock (env.py)."""
+
 
 def upgrade_database_sync(settings: Settings, revision: str = "head") -> list[str]:
     """For scripts and the CLI. Not from a running event loop: Alembic's env.py runs
@@ -26,7 +32,8 @@ def upgrade_database_sync(settings: Settings, revision: str = "head") -> list[st
     config = alembic_config(settings)
     applied: list[str] = []
     config.attributes[APPLIED] = applied
-    command.upgrade(config, revision)
+    with _ALEMBIC:
+        command.upgrade(config, revision)
     return applied
 
 
@@ -44,5 +51,6 @@ def downgrade_database_sync(settings: Settings, revision: str) -> list[str]:
     config = alembic_config(settings)
     reverted: list[str] = []
     config.attributes[APPLIED] = reverted
-    command.downgrade(config, revision)
+    with _ALEMBIC:
+        command.downgrade(config, revision)
     return reverted

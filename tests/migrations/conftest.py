@@ -3,10 +3,8 @@ and plain SQL to look at (or fake) what earlier releases left behind."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
@@ -14,18 +12,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_auth import Settings
 from tests.conftest import settings_for
-from tests.services import BACKENDS, TestDatabase, create_database, drop_database
+from tests.services import TestDatabase
 
 HOST_MIGRATIONS = Path(__file__).parent / "host_migrations"
-
-
-@pytest.fixture(params=BACKENDS)
-async def empty_database(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[TestDatabase]:
-    created = await create_database(request.param, tmp_path)
-    yield created
-    await drop_database(created)
 
 
 def settings_of(database: TestDatabase) -> Settings:

@@ -33,27 +33,29 @@ print(",".join(upgrade_database_sync(Settings(_env_file=None))))
 
 
 async def test_it_says_what_it_applied_and_then_that_nothing_was_left(
-    empty_database: TestDatabase,
+    unmigrated_database: TestDatabase,
 ) -> None:
-    settings = settings_of(empty_database)
+    settings = settings_of(unmigrated_database)
     assert await upgrade_database(settings, "0001") == ["0001"]
     assert await upgrade_database(settings) == ["0002"]
     assert await upgrade_database(settings) == []
 
 
-async def test_the_sync_twin_for_scripts_and_downgrading(empty_database: TestDatabase) -> None:
-    settings = settings_of(empty_database)
+async def test_the_sync_twin_for_scripts_and_downgrading(unmigrated_database: TestDatabase) -> None:
+    settings = settings_of(unmigrated_database)
     assert await asyncio.to_thread(upgrade_database_sync, settings) == ["0001", "0002"]
     assert await asyncio.to_thread(downgrade_database_sync, settings, "base") == ["0002", "0001"]
-    assert await versions(empty_database, OURS) == []
+    assert await versions(unmigrated_database, OURS) == []
     assert await asyncio.to_thread(upgrade_database_sync, settings) == ["0001", "0002"]
 
 
-async def test_upgrades_at_once_in_one_process_all_succeed(empty_database: TestDatabase) -> None:
-    settings = settings_of(empty_database)
+async def test_upgrades_at_once_in_one_process_all_succeed(
+    unmigrated_database: TestDatabase,
+) -> None:
+    settings = settings_of(unmigrated_database)
     results = await asyncio.gather(*(upgrade_database(settings) for _ in range(RACERS)))
     assert sorted(results) == [[]] * (RACERS - 1) + [["0001", "0002"]]
-    assert await versions(empty_database, OURS) == ["0002"]
+    assert await versions(unmigrated_database, OURS) == ["0002"]
 
 
 async def upgrade_in_a_process(database: TestDatabase) -> list[str]:

@@ -33,80 +33,80 @@ def test_the_head_read_from_the_scripts_is_alembics() -> None:
 
 
 async def test_a_fresh_database_records_its_revision_in_our_table_only(
-    empty_database: TestDatabase,
+    unmigrated_database: TestDatabase,
 ) -> None:
-    assert await upgrade_database(settings_of(empty_database)) == ["0001", "0002"]
-    assert await versions(empty_database, OURS) == [script_head()]
-    assert await versions(empty_database, LEGACY) is None
+    assert await upgrade_database(settings_of(unmigrated_database)) == ["0001", "0002"]
+    assert await versions(unmigrated_database, OURS) == [script_head()]
+    assert await versions(unmigrated_database, LEGACY) is None
 
 
 @pytest.mark.parametrize("left_at", ["0001", "0002"])
 async def test_a_database_an_earlier_release_migrated_moves_to_our_table(
-    empty_database: TestDatabase, left_at: str
+    unmigrated_database: TestDatabase, left_at: str
 ) -> None:
-    settings = settings_of(empty_database)
+    settings = settings_of(unmigrated_database)
     await upgrade_database(settings, left_at)
-    await as_an_earlier_release_left_it(empty_database)
-    assert await versions(empty_database, LEGACY) == [left_at]
+    await as_an_earlier_release_left_it(unmigrated_database)
+    assert await versions(unmigrated_database, LEGACY) == [left_at]
 
     applied = await upgrade_database(settings)
 
     assert applied == (["0002"] if left_at == "0001" else [])
-    assert await versions(empty_database, OURS) == ["0002"]
-    assert await versions(empty_database, LEGACY) is None, "it held only our row"
-    assert set(Base.metadata.tables) <= await tables(empty_database)
+    assert await versions(unmigrated_database, OURS) == ["0002"]
+    assert await versions(unmigrated_database, LEGACY) is None, "it held only our row"
+    assert set(Base.metadata.tables) <= await tables(unmigrated_database)
 
 
 async def test_the_hosts_rows_beside_ours_in_alembic_version_stay(
-    empty_database: TestDatabase,
+    unmigrated_database: TestDatabase,
 ) -> None:
-    settings = settings_of(empty_database)
+    settings = settings_of(unmigrated_database)
     await upgrade_database(settings, "0001")
-    await as_an_earlier_release_left_it(empty_database, "host0001")
+    await as_an_earlier_release_left_it(unmigrated_database, "host0001")
 
     assert await upgrade_database(settings) == ["0002"]
 
-    assert await versions(empty_database, LEGACY) == ["host0001"]
-    assert await versions(empty_database, OURS) == ["0002"]
+    assert await versions(unmigrated_database, LEGACY) == ["host0001"]
+    assert await versions(unmigrated_database, OURS) == ["0002"]
 
 
 async def test_a_host_revision_alone_in_alembic_version_is_not_ours_to_move(
-    empty_database: TestDatabase,
+    unmigrated_database: TestDatabase,
 ) -> None:
-    await asyncio.to_thread(host_upgrade, empty_database)
-    assert await upgrade_database(settings_of(empty_database)) == ["0001", "0002"]
-    assert await versions(empty_database, LEGACY) == ["host0001"]
-    assert await versions(empty_database, OURS) == ["0002"]
+    await asyncio.to_thread(host_upgrade, unmigrated_database)
+    assert await upgrade_database(settings_of(unmigrated_database)) == ["0001", "0002"]
+    assert await versions(unmigrated_database, LEGACY) == ["host0001"]
+    assert await versions(unmigrated_database, OURS) == ["0002"]
 
 
 async def test_the_hosts_alembic_upgrades_before_and_after_ours(
-    empty_database: TestDatabase,
+    unmigrated_database: TestDatabase,
 ) -> None:
-    await asyncio.to_thread(host_upgrade, empty_database)
-    await upgrade_database(settings_of(empty_database))
-    await asyncio.to_thread(host_upgrade, empty_database)
-    assert await upgrade_database(settings_of(empty_database)) == []
+    await asyncio.to_thread(host_upgrade, unmigrated_database)
+    await upgrade_database(settings_of(unmigrated_database))
+    await asyncio.to_thread(host_upgrade, unmigrated_database)
+    assert await upgrade_database(settings_of(unmigrated_database)) == []
 
-    assert await versions(empty_database, LEGACY) == ["host0001"]
-    assert await versions(empty_database, OURS) == ["0002"]
-    assert {"host_widgets", *Base.metadata.tables} <= await tables(empty_database)
+    assert await versions(unmigrated_database, LEGACY) == ["host0001"]
+    assert await versions(unmigrated_database, OURS) == ["0002"]
+    assert {"host_widgets", *Base.metadata.tables} <= await tables(unmigrated_database)
 
 
 async def test_the_hosts_alembic_works_again_once_an_old_database_is_upgraded(
-    empty_database: TestDatabase,
+    unmigrated_database: TestDatabase,
 ) -> None:
     """The bug this table fixes: the host's Alembic met our '0002' in `alembic_version`."""
-    settings = settings_of(empty_database)
+    settings = settings_of(unmigrated_database)
     await upgrade_database(settings)
-    await as_an_earlier_release_left_it(empty_database)
+    await as_an_earlier_release_left_it(unmigrated_database)
     with pytest.raises(CommandError, match="Can't locate revision"):
-        await asyncio.to_thread(host_upgrade, empty_database)
+        await asyncio.to_thread(host_upgrade, unmigrated_database)
 
     assert await upgrade_database(settings) == []
-    await asyncio.to_thread(host_upgrade, empty_database)
+    await asyncio.to_thread(host_upgrade, unmigrated_database)
 
-    assert await versions(empty_database, LEGACY) == ["host0001"]
-    assert await versions(empty_database, OURS) == ["0002"]
+    assert await versions(unmigrated_database, LEGACY) == ["host0001"]
+    assert await versions(unmigrated_database, OURS) == ["0002"]
 
 
 class FailsAfter(list[str]):
@@ -131,23 +131,23 @@ def failing_upgrade(database: TestDatabase, steps: int) -> None:
 
 
 async def test_a_failed_upgrade_leaves_the_old_version_table_as_it_was(
-    empty_database: TestDatabase,
+    unmigrated_database: TestDatabase,
 ) -> None:
     """The move happens in the migration's own transaction (on SQLite too)."""
-    await upgrade_database(settings_of(empty_database), "0001")
-    await as_an_earlier_release_left_it(empty_database)
-    before = await tables(empty_database)
+    await upgrade_database(settings_of(unmigrated_database), "0001")
+    await as_an_earlier_release_left_it(unmigrated_database)
+    before = await tables(unmigrated_database)
 
-    await asyncio.to_thread(failing_upgrade, empty_database, 0)
+    await asyncio.to_thread(failing_upgrade, unmigrated_database, 0)
 
-    assert await tables(empty_database) == before
-    assert await versions(empty_database, LEGACY) == ["0001"]
-    assert await versions(empty_database, OURS) is None
+    assert await tables(unmigrated_database) == before
+    assert await versions(unmigrated_database, LEGACY) == ["0001"]
+    assert await versions(unmigrated_database, OURS) is None
 
 
 async def test_a_run_that_fails_half_way_leaves_nothing_behind(
-    empty_database: TestDatabase,
+    unmigrated_database: TestDatabase,
 ) -> None:
     """Every revision of one run is one transaction: no schema half-upgraded."""
-    await asyncio.to_thread(failing_upgrade, empty_database, 1)
-    assert await tables(empty_database) == set()
+    await asyncio.to_thread(failing_upgrade, unmigrated_database, 1)
+    assert await tables(unmigrated_database) == set()

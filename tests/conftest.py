@@ -9,6 +9,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -73,6 +74,16 @@ async def database(
 ) -> AsyncIterator[TestDatabase]:
     created = await create_database(request.param, tmp_path_factory.mktemp("db"))
     await asyncio.to_thread(migrate, created.url)
+    yield created
+    await drop_database(created)
+
+
+@pytest.fixture(params=BACKENDS)
+async def unmigrated_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[TestDatabase]:
+    """A database of the test's own, never migrated."""
+    created = await create_database(request.param, tmp_path)
     yield created
     await drop_database(created)
 

@@ -34,6 +34,7 @@ from fastapi_auth.kernel.models import (
     utcnow,
 )
 from fastapi_auth.kernel.settings import Settings
+from fastapi_auth.migrations.config import VERSION_TABLE
 from tests.conftest import JWT_SECRET
 from tests.mailbox import LINK, free_port
 from tests.services import BACKENDS, TestDatabase, create_database, drop_database
@@ -58,8 +59,36 @@ def sqlite_tables(path: Path) -> set[str]:
 
 async def test_db_upgrade_creates_the_tables_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
-    await asyncio.to_thread(run_cli, f"sqlite+aiosqlite:///{path}", "db", "upgrade")
-    assert sqlite_tables(path) == {*Base.metadata.tables, "alembic_version"}
+    result = await asyncio.to_thread(run_cli, f"sqlite+aiosqlite:///{path}", "db", "upgrade")
+    assert result.output == "applied 0001, 0002\n"
+    assert sqlite_tables(path) == {*Base.metadata.tables, VERSION_TABLE}
+
+
+async def test_db_upgrade_and_downgrade_say_what_they_did(
+    unmigrated_database: TestDatabase,
+) -> None:
+    url = unmigrated_database.url
+    says = [
+        (await asyncio.to_thread(run_cli, url, "db", *args)).output
+        for args in (
+            ("upgrade", "0001"),
+            ("upgrade",),
+            ("upgrade",),
+            ("downgrade", "0001"),
+            ("downgrade", "0001"),
+            ("upgrade", "0001"),
+            ("upgrade",),
+        )
+    ]
+    assert says == [
+        "applied 0001\n",
+        "applied 0002\n",
+        "already at head (0002)\n",
+        "reverted 0002\n",
+        "nothing to revert: already at or below 0001\n",
+        "nothing to apply: already at or past 0001\n",
+        "applied 0002\n",
+    ]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -13,12 +13,14 @@ from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_auth.kernel.models import Base
-from fastapi_auth.migrations.config import alembic_config
+from fastapi_auth.migrations.config import VERSION_TABLE, alembic_config
 from tests.services import TestDatabase, create_database, drop_database, migrate
 
 
 def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
+    )
     return list(compare_metadata(context, Base.metadata))
 
 
@@ -43,7 +45,7 @@ async def test_downgrade_and_upgrade_round_trip(database: TestDatabase, tmp_path
     try:
         await asyncio.to_thread(command.downgrade, config, "base")
         async with engine.connect() as connection:
-            assert await connection.run_sync(_tables) <= {"alembic_version"}
+            assert await connection.run_sync(_tables) <= {VERSION_TABLE}
         await asyncio.to_thread(command.upgrade, config, "head")
         async with engine.connect() as connection:
             assert set(Base.metadata.tables) <= await connection.run_sync(_tables)

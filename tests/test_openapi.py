@@ -37,7 +37,7 @@ CONTRACT_ERRORS: dict[tuple[str, str], dict[str, set[str]]] = {
         "422": set(),
     },
     ("post", "/users/logout"): {"401": {"NOT_AUTHENTICATED", "INVALID_TOKEN"}},
-    ("get", "/health/ready"): {"503": {"SERVICE_UNAVAILABLE"}},
+    ("get", "/health/ready"): {"503": {"SCHEMA_OUTDATED", "SERVICE_UNAVAILABLE"}},
 }
 HEADERS_BY_STATUS = {"401": "WWW-Authenticate", "429": "Retry-After"}
 

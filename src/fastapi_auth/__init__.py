@@ -16,6 +16,7 @@ from fastapi_auth.kernel.principal import (
 from fastapi_auth.kernel.security_log import AccountEvent, SecurityEventType
 from fastapi_auth.kernel.settings import Settings
 from fastapi_auth.main import Runtime, auth_lifespan, build_runtime, create_app, install, mount
+from fastapi_auth.migrations.runner import upgrade_database, upgrade_database_sync
 
 __all__ = [
     "AccountEvent",
@@ -35,4 +36,6 @@ __all__ = [
     "create_app",
     "install",
     "mount",
+    "upgrade_database",
+    "upgrade_database_sync",
 ]

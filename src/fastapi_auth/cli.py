@@ -122,25 +122,31 @@ def upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     # Imported here, not at the top: a server that does not migrate spares the memory
     # (alembic and mako, ~9 MiB).
-    from alembic import command
-
-    from fastapi_auth.migrations.config import alembic_config
+    from fastapi_auth.migrations.runner import script_head, upgrade_database_sync
 
     settings = load_settings()
     with database_errors_in_one_line(settings):
-        command.upgrade(alembic_config(settings), revision)
+        applied = upgrade_database_sync(settings, revision)
+    if applied:
+        typer.echo(f"applied {', '.join(applied)}")
+    elif revision == "head":
+        typer.echo(f"already at head ({script_head()})")
+    else:
+        typer.echo(f"nothing to apply: already at or past {revision}")
 
 
 @db_app.command("downgrade")
 def downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Revert migrations down to REVISION."""
-    from alembic import command
-
-    from fastapi_auth.migrations.config import alembic_config
+    from fastapi_auth.migrations.runner import downgrade_database_sync
 
     settings = load_settings()
     with database_errors_in_one_line(settings):
-        command.downgrade(alembic_config(settings), revision)
+        reverted = downgrade_database_sync(settings, revision)
+    if reverted:
+        typer.echo(f"reverted {', '.join(reverted)}")
+    else:
+        typer.echo(f"nothing to revert: already at or below {revision}")
 
 
 @db_app.command("prune")

@@ -46,8 +46,10 @@ from fastapi_auth.kernel.passwords import PasswordHasher, PwdlibPasswordHasher
 from fastapi_auth.kernel.principal import Authenticator, token_url_under
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.route_guard import GuardedStatic, GuardEverything, RouteGuard
+from fastapi_auth.kernel.schema_check import SchemaCheck
 from fastapi_auth.kernel.settings import Settings, describe
 from fastapi_auth.kernel.tokens import AccessTokenCodec, LinkTokenCodec
+from fastapi_auth.migrations.config import VERSION_TABLE, script_head
 from fastapi_auth.pages.rendering import STATIC_DIR, STATIC_PATH, Pages
 from fastapi_auth.pages.router import router as pages_router
 from fastapi_auth.security_events.router import router as security_events_router
@@ -173,6 +175,7 @@ def build_runtime(
             trusted_proxies=tuple(settings.trusted_proxies),
             cacheable=(*DOCS_PATHS, prefix + STATIC_PATH),
         ),
+        SchemaCheck(database, script_head(), VERSION_TABLE),
     ):
         components.add(part)
     components.provide(SessionService, sessions)
@@ -222,6 +225,7 @@ def auth_lifespan(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.passwords.verify_dummy("warm-up")
+        await runtime.components.get(SchemaCheck).warn_if_outdated()
         if runtime.settings.email_dispatcher_enabled:
             runtime.dispatcher.start()
         if owns_process:

@@ -20,7 +20,7 @@ import idna
 
 from fastapi_auth.email.repository import OutboxRepository
 from fastapi_auth.email.sender import EmailSender, PermanentDeliveryError
-from fastapi_auth.kernel.db import Database
+from fastapi_auth.kernel.db import Database, is_missing_table
 from fastapi_auth.kernel.models import OutboxEmail, utcnow
 from fastapi_auth.kernel.settings import Settings
 
@@ -62,6 +62,8 @@ class OutboxDispatcher:
         self._lease = timedelta(seconds=settings.email_timeout_seconds * 3 + 30)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._failing: str | None = None
+        """What the current run of failed polls failed with, said once in the log."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -91,13 +93,38 @@ class OutboxDispatcher:
             self._wake.clear()
             try:
                 sent = await self.dispatch_due()
-            except Exception:
-                logger.exception("outbox dispatch failed; retrying shortly")
+            except Exception as error:
+                self._note_failure(error)
                 sent = 0
+            else:
+                self._note_success()
             if sent >= BATCH_SIZE:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.email_poll_seconds)
+
+    def _note_failure(self, error: Exception) -> None:
+        """Once per kind of failure, not once per poll: a database never migrated (or
+        down) would otherwise fill the log with the same traceback every second. The
+        polls go on meanwhile, and the first that succeeds says so."""
+        kind = "missing table" if is_missing_table(error) else type(error).__name__
+        if kind == self._failing:
+            logger.debug("outbox dispatch still failing (%s)", kind)
+            return
+        self._failing = kind
+        if kind == "missing table":
+            logger.warning(
+                "outbox dispatch paused: the outbox table does not exist (the database "
+                'schema is not migrated; run "fastapi-auth db upgrade"); retrying every %g s',
+                self._settings.email_poll_seconds,
+            )
+        else:
+            logger.exception("outbox dispatch failed; retrying shortly")
+
+    def _note_success(self) -> None:
+        if self._failing is not None:
+            logger.info("outbox dispatch resumed after %s", self._failing)
+            self._failing = None
 
     async def dispatch_due(self) -> int:
         """Send one batch of due emails; returns how many were claimed."""

@@ -18,14 +18,15 @@ must last). The named exceptions, each for a measured reason:
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import column, event, select, table, text
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -46,6 +47,21 @@ SQLITE_CONNECTIONS = 5
 
 def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
+
+
+UNDEFINED_TABLE = "42P01"
+"""PostgreSQL's SQLSTATE for a table that does not exist."""
+
+
+def is_missing_table(error: BaseException) -> bool:
+    """A statement failed because its table does not exist: the schema was never
+    migrated (or is behind), which no retry fixes until someone upgrades it."""
+    if not isinstance(error, DBAPIError):
+        return False
+    cause = error.orig
+    if getattr(cause, "sqlstate", None) == UNDEFINED_TABLE:
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and "no such table" in str(cause)
 
 
 def tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -160,6 +176,20 @@ class Database:
     async def ping(self, within_seconds: float = 3.0) -> None:
         async with asyncio.timeout(within_seconds), self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+
+    async def current_revision(self, version_table: str, within_seconds: float = 3.0) -> str | None:
+        """The revision Alembic recorded in `version_table`, or None when there is none
+        (the table missing, as on a database never migrated). Its own connection, outside
+        any unit of work, so a missing table aborts no transaction that matters."""
+        versions = table(version_table, column("version_num"))
+        async with asyncio.timeout(within_seconds), self.engine.connect() as connection:
+            try:
+                result = await connection.execute(select(versions.c.version_num))
+            except DBAPIError as error:
+                if is_missing_table(error):
+                    return None
+                raise
+            return result.scalar()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -151,3 +151,12 @@ class ServiceUnavailable(DomainError):
     code = "SERVICE_UNAVAILABLE"
     detail = "The service is temporarily unavailable; try again shortly."
     headers = {"Retry-After": "5"}
+
+
+class SchemaOutdated(DomainError):
+    """Readiness only: an instance whose tables are missing or behind would fail most
+    requests, so a load balancer should send it none until the schema is upgraded."""
+
+    status_code = 503
+    code = "SCHEMA_OUTDATED"
+    detail = "The database schema is not up to date; run `fastapi-auth db upgrade`."

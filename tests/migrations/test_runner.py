@@ -37,16 +37,20 @@ async def test_it_says_what_it_applied_and_then_that_nothing_was_left(
 ) -> None:
     settings = settings_of(unmigrated_database)
     assert await upgrade_database(settings, "0001") == ["0001"]
-    assert await upgrade_database(settings) == ["0002"]
+    assert await upgrade_database(settings) == ["0002", "0003"]
     assert await upgrade_database(settings) == []
 
 
 async def test_the_sync_twin_for_scripts_and_downgrading(unmigrated_database: TestDatabase) -> None:
     settings = settings_of(unmigrated_database)
-    assert await asyncio.to_thread(upgrade_database_sync, settings) == ["0001", "0002"]
-    assert await asyncio.to_thread(downgrade_database_sync, settings, "base") == ["0002", "0001"]
+    assert await asyncio.to_thread(upgrade_database_sync, settings) == ["0001", "0002", "0003"]
+    assert await asyncio.to_thread(downgrade_database_sync, settings, "base") == [
+        "0003",
+        "0002",
+        "0001",
+    ]
     assert await versions(unmigrated_database, OURS) == []
-    assert await asyncio.to_thread(upgrade_database_sync, settings) == ["0001", "0002"]
+    assert await asyncio.to_thread(upgrade_database_sync, settings) == ["0001", "0002", "0003"]
 
 
 async def test_upgrades_at_once_in_one_process_all_succeed(
@@ -54,8 +58,8 @@ async def test_upgrades_at_once_in_one_process_all_succeed(
 ) -> None:
     settings = settings_of(unmigrated_database)
     results = await asyncio.gather(*(upgrade_database(settings) for _ in range(RACERS)))
-    assert sorted(results) == [[]] * (RACERS - 1) + [["0001", "0002"]]
-    assert await versions(unmigrated_database, OURS) == ["0002"]
+    assert sorted(results) == [[]] * (RACERS - 1) + [["0001", "0002", "0003"]]
+    assert await versions(unmigrated_database, OURS) == ["0003"]
 
 
 async def upgrade_in_a_process(database: TestDatabase) -> list[str]:
@@ -106,8 +110,8 @@ async def test_instances_starting_at_once_queue_on_postgresql(tmp_path: Path) ->
         assert await versions(database, OURS) is None
         await holder.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
         results = await asyncio.gather(*racers)
-        assert sorted(results) == [[]] * (PROCESSES - 1) + [["0001", "0002"]]
-        assert await versions(database, OURS) == ["0002"]
+        assert sorted(results) == [[]] * (PROCESSES - 1) + [["0001", "0002", "0003"]]
+        assert await versions(database, OURS) == ["0003"]
     finally:
         await holder.close()
         await drop_database(database)

@@ -8,6 +8,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from fastapi_auth import create_app, upgrade_database
+from fastapi_auth.migrations.runner import script_head
 from tests.conftest import http_client, settings_for
 from tests.services import TestDatabase
 
@@ -31,7 +32,7 @@ async def test_outdated_until_upgraded_then_ready(unmigrated_database: TestDatab
     for answer, revision in ((missing, "none"), (behind, "0001")):
         assert answer.status_code == 503
         assert answer.json() == {
-            "detail": f"The database schema is at {revision}, this version needs 0002; "
+            "detail": f"The database schema is at {revision}, this version needs {script_head()}; "
             "run `fastapi-auth db upgrade`.",
             "code": "SCHEMA_OUTDATED",
         }

@@ -11,6 +11,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from fastapi_auth import create_app, upgrade_database
+from fastapi_auth.migrations.runner import script_head
 from tests.conftest import settings_for
 from tests.services import TestDatabase
 
@@ -19,7 +20,7 @@ POLLS = 5
 HANG_GUARD_SECONDS = 30
 """Not a timing assertion: only so that a dispatcher that never polls fails."""
 SCHEMA_LINE = (
-    "fastapi_auth: the database schema is at none, this version needs 0002; run "
+    f"fastapi_auth: the database schema is at none, this version needs {script_head()}; run "
     '"fastapi-auth db upgrade" or call fastapi_auth.upgrade_database() at start'
 )
 

@@ -348,7 +348,7 @@ def create_app(
         email_sender=email_sender,
     )
     app = FastAPI(
-        title=settings.project_name,
+        title=settings.app_name,
         version="0.1.0",
         description="Registration, email verification, JWT sessions with rotating refresh "
         "tokens, password reset and profile management.",

@@ -43,7 +43,7 @@ class ComposedEmail:
 
 class EmailComposer:
     def __init__(self, settings: Settings) -> None:
-        self._product = settings.project_name
+        self._product = settings.app_name
         self._environment = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(enabled_extensions=("html",), default=False),

@@ -12,11 +12,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_auth.kernel.client import is_trusted
+from fastapi_auth.kernel.page_policy import PAGE_CSP
 
-PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 BASELINE_HEADERS = {
     "X-Content-Type-Options": "nosniff",

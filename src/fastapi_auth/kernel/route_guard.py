@@ -19,11 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fastapi_auth.kernel.components import components_of
 from fastapi_auth.kernel.error_handlers import OWN_ERROR_HANDLERS, OWN_HANDLERS_IN_SCOPE
-from fastapi_auth.kernel.middleware import (
-    PAGE_CSP,
-    BodySizeLimitMiddleware,
-    SecurityHeadersMiddleware,
-)
+from fastapi_auth.kernel.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from fastapi_auth.kernel.page_policy import PAGE_CSP
 
 GUARDED = "fastapi_auth.guarded"
 HANDLERS_KEY = "starlette.exception_handlers"

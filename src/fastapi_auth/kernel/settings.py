@@ -9,16 +9,33 @@ from __future__ import annotations
 import ipaddress
 import logging
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from limits import parse
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from fastapi_auth.kernel.branding import (
+    DEFAULT_APP_NAME,
+    DEFAULT_PRIMARY_COLOR,
+    css_hex_color,
+    display_name,
+    web_address,
+)
 
 logger = logging.getLogger("fastapi_auth")
 
@@ -92,7 +109,21 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["local", "test", "production"] = "local"
-    project_name: str = "fastapi-auth"
+    app_name: str = DEFAULT_APP_NAME
+    """The name people see (emails, pages, the docs' title), in no token: the tokens'
+    issuer is `jwt_issuer`, so a rename logs nobody out."""
+    project_name: str | None = None
+    """Deprecated: APP_NAME's old name, read (with a warning) only when APP_NAME is unset."""
+    app_logo_url: str | None = None
+    app_primary_color: str = DEFAULT_PRIMARY_COLOR
+    sign_in_url: str | None = None
+    """Where people sign in (the host's app): linked from the page a successful email
+    verification or password reset answers, and given to every email template."""
+    email_templates_dir: Path | None = None
+    """Templates here override the bundled ones of the same name (docs/email-templates.md)."""
+    jwt_issuer: str | None = None
+    """The access token's `iss`; unset, the public address (`FRONTEND_URL`)."""
+    jwt_audience: str = "fastapi-auth"
 
     db_url: SecretStr | None = None
     """A secret: it may carry the database's password."""
@@ -212,6 +243,52 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) address such as https://accounts.example.com")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def read_deprecated_project_name(cls, data: object) -> object:
+        """PROJECT_NAME was the display name and the token issuer at once; it still names
+        the product (never the issuer) until APP_NAME is set."""
+        if isinstance(data, dict) and data.get("project_name") and not data.get("app_name"):
+            logger.warning("PROJECT_NAME is deprecated: set APP_NAME (the name people see)")
+            data["app_name"] = data["project_name"]
+        return data
+
+    @field_validator("app_name")
+    @classmethod
+    def require_a_display_name(cls, value: str) -> str:
+        return display_name(value)
+
+    @field_validator("app_primary_color")
+    @classmethod
+    def require_a_hex_color(cls, value: str) -> str:
+        return css_hex_color(value)
+
+    @field_validator("app_logo_url", "sign_in_url")
+    @classmethod
+    def require_an_absolute_web_address(cls, value: str | None) -> str | None:
+        return web_address(value)
+
+    @field_validator("email_templates_dir")
+    @classmethod
+    def require_a_directory(cls, value: Path | None) -> Path | None:
+        """Refused at start rather than found missing by the first email: a typo in the
+        path would otherwise send the bundled texts without a word."""
+        if value is None or not str(value).strip():
+            return None
+        if not value.is_dir():
+            raise ValueError(f"{str(value)!r} is not a directory (it must exist)")
+        return value.resolve()
+
+    @field_validator("jwt_issuer", "jwt_audience")
+    @classmethod
+    def require_a_claim_value(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.field_name == "jwt_issuer" and (value is None or not value.strip()):
+            return None
+        value = (value or "").strip()
+        if not value or any(unicodedata.category(char) == "Cc" for char in value):
+            raise ValueError("must be a non-empty string, such as https://accounts.example.com")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def require_a_redis_address(cls, value: SecretStr | None) -> SecretStr | None:
@@ -279,6 +356,12 @@ class Settings(BaseSettings):
     def public_url(self) -> str:
         """The base of every emailed link."""
         return (self.frontend_url or DEFAULT_FRONTEND_URL).rstrip("/")
+
+    @property
+    def token_issuer(self) -> str:
+        """The access token's `iss`: `JWT_ISSUER`, else the public address; never the
+        display name, so renaming the product logs nobody out."""
+        return self.jwt_issuer or self.public_url
 
     @cached_property
     def database_url(self) -> URL:

@@ -25,7 +25,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from fastapi_auth.kernel.models import utcnow
 from fastapi_auth.kernel.settings import Settings
 
-ACCESS_AUDIENCE = "fastapi-auth:access"
 ACCESS_TYPE = "access"
 JWT_ALGORITHM = "HS256"
 REFRESH_TOKEN_BYTES = 32
@@ -49,9 +48,14 @@ class AccessClaims:
 
 
 class AccessTokenCodec:
+    """`iss` and `aud` are settings of their own (`JWT_ISSUER`, `JWT_AUDIENCE`), never the
+    display name: renaming the product keeps every token valid, and changing the issuer
+    (or audience) is what ends them."""
+
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.signing_secret
-        self._issuer = settings.project_name
+        self._issuer = settings.token_issuer
+        self._audience = settings.jwt_audience
         self.lifetime_seconds = settings.access_token_seconds
         self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._verify)
 
@@ -63,7 +67,7 @@ class AccessTokenCodec:
             "typ": ACCESS_TYPE,
             "jti": secrets.token_urlsafe(16),
             "iss": self._issuer,
-            "aud": ACCESS_AUDIENCE,
+            "aud": self._audience,
             "iat": now,
             "exp": now + timedelta(seconds=self.lifetime_seconds),
         }
@@ -85,7 +89,7 @@ class AccessTokenCodec:
                 token,
                 self._secret,
                 algorithms=[JWT_ALGORITHM],
-                audience=ACCESS_AUDIENCE,
+                audience=self._audience,
                 issuer=self._issuer,
                 options={"require": ["exp", "iat", "sub", "sid", "jti", "typ", "aud", "iss"]},
             )

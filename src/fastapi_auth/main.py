@@ -29,6 +29,7 @@ from fastapi_auth.flows.router import router as auth_router
 from fastapi_auth.flows.service import AuthService
 from fastapi_auth.health.router import router as health_router
 from fastapi_auth.kernel.access_check import LiveSessions
+from fastapi_auth.kernel.branding import Branding
 from fastapi_auth.kernel.breached_passwords import (
     BreachedPasswordChecker,
     build_breached_password_checker,
@@ -125,6 +126,7 @@ def build_runtime(
     gate = PasswordGate(passwords, attempts)
     access_tokens = AccessTokenCodec(settings)
     links = Links(settings, LinkTokenCodec(settings), prefix=prefix)
+    branding = Branding.from_settings(settings)
     mailer = Mailer(EmailComposer(settings))
 
     def sessions(session: AsyncSession) -> SessionService:
@@ -169,11 +171,12 @@ def build_runtime(
         limiter,
         Authenticator(access_tokens, LiveSessions(fast_path)),
         TokenRotation(RefreshRotations(fast_path), database, access_tokens, sessions),
-        Pages(prefix=prefix),
+        Pages(prefix=prefix, branding=branding),
         RouteGuard(
             max_body_bytes=settings.max_body_bytes,
             trusted_proxies=tuple(settings.trusted_proxies),
             cacheable=(*DOCS_PATHS, prefix + STATIC_PATH),
+            page_csp=branding.page_csp,
         ),
         SchemaCheck(database, script_head(), VERSION_TABLE),
     ):

@@ -196,6 +196,9 @@ class ConfirmPage:
     button: str
     done: str
     """The title of the page the form's post answers."""
+    offers_sign_in: bool
+    """Whether that page links to `SIGN_IN_URL` (when set): after a verification, signing
+    in is what comes next; after a cancellation, resetting the password is."""
 
 
 VERIFY_PAGE = ConfirmPage(
@@ -204,6 +207,7 @@ VERIFY_PAGE = ConfirmPage(
     action="/auth/verify-email",
     button="Confirm",
     done="Email verified",
+    offers_sign_in=True,
 )
 CANCEL_PAGE = ConfirmPage(
     title="Cancel the email change",
@@ -211,6 +215,7 @@ CANCEL_PAGE = ConfirmPage(
     action="/auth/cancel-email-change",
     button="Cancel the change",
     done="Email change cancelled",
+    offers_sign_in=False,
 )
 
 
@@ -240,6 +245,8 @@ async def answer_link(pages: Pages, act: Awaitable[str], as_page: ConfirmPage | 
         detail = await act
     except (InvalidLinkToken, EmailTaken) as error:
         raise pages.message(error.status_code, "Link not valid", error.message) from error
+    if as_page.offers_sign_in:
+        return pages.done(as_page.done, detail)
     return pages.render("message.html", title=as_page.done, message=detail)
 
 
@@ -453,4 +460,4 @@ async def reset_password(
         raise pages.message(error.status_code, "Link not valid", error.message) from error
     except WeakPassword as error:
         raise _reset_form_again(pages, request.token, error.message) from error
-    return pages.render("message.html", title="Password set", message=RESET_DONE)
+    return pages.done("Password set", RESET_DONE)

@@ -15,6 +15,7 @@ from fastapi.requests import HTTPConnection
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from fastapi_auth.kernel.branding import Branding
 from fastapi_auth.kernel.components import components_of
 from fastapi_auth.kernel.error_handlers import AnswerError
 
@@ -54,15 +55,24 @@ package's own, so a host's `/static` neither shadows them nor is shadowed."""
 
 class Pages:
     """The pages of one app, which know where its routes and files are (the prefix it
-    was mounted under)."""
+    was mounted under) and how they look (`branding`: the name, logo and colour, and
+    the sign-in link a successful verification or reset offers)."""
 
-    def __init__(self, *, prefix: str = "") -> None:
+    def __init__(self, *, prefix: str = "", branding: Branding | None = None) -> None:
         self.prefix = prefix
-        self.globals: dict[str, Any] = {"base": prefix, "static": prefix + STATIC_PATH}
+        self.branding = branding or Branding()
+        self.globals: dict[str, Any] = {
+            "base": prefix,
+            "static": prefix + STATIC_PATH,
+            "brand_style": self.branding.page_style,
+            **self.branding.template_variables,
+        }
 
     def under(self, root_path: str) -> Pages:
         """The same pages as a sub-application mounted at `root_path` serves them."""
-        return Pages(prefix=root_path + self.prefix) if root_path else self
+        if not root_path:
+            return self
+        return Pages(prefix=root_path + self.prefix, branding=self.branding)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = _templates.get_template(template).render(**self.globals, **context)
@@ -73,6 +83,11 @@ class Pages:
 
     def message(self, status_code: int, title: str, message: str) -> PageAnswer:
         return self.answer(status_code, "message.html", title=title, message=message)
+
+    def done(self, title: str, message: str) -> HTMLResponse:
+        """The page a link's work answers once done (an address verified, a password
+        set): the place to offer the sign-in link, when there is one."""
+        return self.render("message.html", title=title, message=message, sign_in=True)
 
 
 async def request_pages(connection: HTTPConnection) -> Pages:

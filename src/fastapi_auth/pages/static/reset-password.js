@@ -25,6 +25,8 @@
     if (response.ok) {
       form.hidden = true;
       show(body.detail || "Your password has been set.", "ok");
+      const signIn = document.getElementById("sign-in-after");
+      if (signIn) signIn.hidden = false;
     } else if (Array.isArray(body.detail)) {
       show(body.detail.map((error) => error.msg).join(" "), "error");
     } else {

@@ -127,7 +127,7 @@ def build_runtime(
     access_tokens = AccessTokenCodec(settings)
     links = Links(settings, LinkTokenCodec(settings), prefix=prefix)
     branding = Branding.from_settings(settings)
-    mailer = Mailer(EmailComposer(settings))
+    mailer = Mailer(EmailComposer(branding))
 
     def sessions(session: AsyncSession) -> SessionService:
         return SessionService(session, access_tokens, settings)

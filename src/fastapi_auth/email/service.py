@@ -15,8 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.email.repository import OutboxRepository
+from fastapi_auth.kernel.branding import Branding
 from fastapi_auth.kernel.models import OutboxEmail, User
-from fastapi_auth.kernel.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -42,8 +42,11 @@ class ComposedEmail:
 
 
 class EmailComposer:
-    def __init__(self, settings: Settings) -> None:
-        self._product = settings.app_name
+    """Every template gets the branding (`app_name`, `logo_url`, `primary_color`,
+    `sign_in_url`) besides what its email is given."""
+
+    def __init__(self, branding: Branding) -> None:
+        self._branding = dict(branding.template_variables)
         self._environment = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(enabled_extensions=("html",), default=False),
@@ -53,7 +56,7 @@ class EmailComposer:
 
     def compose(self, template: Template, recipient: str, **context: Any) -> ComposedEmail:
         env = self._environment
-        context = {"product": self._product, **context}
+        context = {**self._branding, **context}
         subject = env.get_template(f"{template}.subject").render(**context).strip()
         return ComposedEmail(
             recipient=recipient,

@@ -48,7 +48,7 @@ from fastapi_auth.kernel.principal import Authenticator, token_url_under
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.route_guard import GuardedStatic, GuardEverything, RouteGuard
 from fastapi_auth.kernel.schema_check import SchemaCheck
-from fastapi_auth.kernel.settings import Settings, describe
+from fastapi_auth.kernel.settings import ConfigurationError, Settings, describe
 from fastapi_auth.kernel.tokens import AccessTokenCodec, LinkTokenCodec
 from fastapi_auth.migrations.config import VERSION_TABLE, script_head
 from fastapi_auth.pages.rendering import STATIC_DIR, STATIC_PATH, Pages
@@ -127,7 +127,7 @@ def build_runtime(
     access_tokens = AccessTokenCodec(settings)
     links = Links(settings, LinkTokenCodec(settings), prefix=prefix)
     branding = Branding.from_settings(settings)
-    mailer = Mailer(EmailComposer(branding))
+    mailer = Mailer(EmailComposer(branding, templates_dir=settings.email_templates_dir))
 
     def sessions(session: AsyncSession) -> SessionService:
         return SessionService(session, access_tokens, settings)
@@ -372,7 +372,10 @@ def __getattr__(name: str) -> Any:
             settings = Settings()
         except ValidationError as error:
             raise SystemExit(describe(error)) from None
-        application = create_app(settings, owns_process=True)
+        try:
+            application = create_app(settings, owns_process=True)
+        except ConfigurationError as error:
+            raise SystemExit(f"configuration error: {error}") from None
         globals()["app"] = application
         return application
     raise AttributeError(name)

@@ -93,6 +93,12 @@ def describe(error: ValidationError) -> str:
     return "configuration error: " + "; ".join(lines)
 
 
+class ConfigurationError(ValueError):
+    """A setting well-formed but unusable, found once the parts it configures are built
+    (a template in EMAIL_TEMPLATES_DIR using a variable it is not given). Its text is one
+    line naming the variable, as `describe`'s are; the app refuses to start with it."""
+
+
 def _is_local(host: str | None) -> bool:
     if host is None or host in LOCAL_HOSTS or host.endswith(".localhost"):
         return True

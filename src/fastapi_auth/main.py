@@ -220,10 +220,20 @@ def freeze_startup_heap() -> None:
 
 
 def auth_lifespan(
-    runtime: Runtime, *, owns_process: bool = False
+    runtime: Runtime, *, owns_process: bool = False, migrate: bool = False
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """`migrate`: upgrade the schema before anything else starts (every instance may: they
+    queue on a lock, and the later ones apply nothing)."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            # Imported only here: an app that does not migrate never loads Alembic.
+            from fastapi_auth.migrations.runner import upgrade_database
+
+            applied = await upgrade_database(runtime.settings)
+            if applied:
+                logger.info("fastapi_auth: applied migrations %s", ", ".join(applied))
         await runtime.passwords.verify_dummy("warm-up")
         await runtime.components.get(SchemaCheck).warn_if_outdated()
         if runtime.settings.email_dispatcher_enabled:
@@ -300,9 +310,12 @@ def mount(
     hooks: Hooks | None = None,
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
+    migrate: bool = False,
 ) -> Runtime:
     """This package inside `app`: its routes under `prefix`, its parts started before the
-    app's own lifespan and closed after it (so the host's start-up may already use them)."""
+    app's own lifespan and closed after it (so the host's start-up may already use them).
+    `migrate`: bring this package's schema up to date at start, before the host's own
+    lifespan runs."""
     runtime = build_runtime(
         settings or Settings(),
         prefix=prefix,
@@ -312,7 +325,7 @@ def mount(
     )
     install(app, runtime)
     hosts_lifespan = app.router.lifespan_context
-    ours = auth_lifespan(runtime)
+    ours = auth_lifespan(runtime, migrate=migrate)
 
     @asynccontextmanager
     async def lifespan(host: FastAPI) -> AsyncIterator[Any]:

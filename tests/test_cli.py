@@ -38,6 +38,7 @@ from fastapi_auth.migrations.config import VERSION_TABLE
 from tests.conftest import JWT_SECRET
 from tests.mailbox import LINK, free_port
 from tests.services import BACKENDS, TestDatabase, create_database, drop_database
+from tests.support import HEAD, REVISIONS
 
 SERVE_LIMIT_SECONDS = 60
 """Not a timing assertion: only a guard so that a server that never comes up fails."""
@@ -60,7 +61,7 @@ def sqlite_tables(path: Path) -> set[str]:
 async def test_db_upgrade_creates_the_tables_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
     result = await asyncio.to_thread(run_cli, f"sqlite+aiosqlite:///{path}", "db", "upgrade")
-    assert result.output == "applied 0001, 0002, 0003\n"
+    assert result.output == f"applied {', '.join(REVISIONS)}\n"
     assert sqlite_tables(path) == {*Base.metadata.tables, VERSION_TABLE}
 
 
@@ -82,12 +83,12 @@ async def test_db_upgrade_and_downgrade_say_what_they_did(
     ]
     assert says == [
         "applied 0001\n",
-        "applied 0002, 0003\n",
-        "already at head (0003)\n",
-        "reverted 0003, 0002\n",
+        f"applied {', '.join(REVISIONS[1:])}\n",
+        f"already at head ({HEAD})\n",
+        f"reverted {', '.join(REVISIONS[:0:-1])}\n",
         "nothing to revert: already at or below 0001\n",
         "nothing to apply: already at or past 0001\n",
-        "applied 0002, 0003\n",
+        f"applied {', '.join(REVISIONS[1:])}\n",
     ]
 
 

@@ -29,13 +29,20 @@ from fastapi_auth.kernel.access_check import LiveSessions
 from fastapi_auth.kernel.components import SessionDep, components_of
 from fastapi_auth.kernel.errors import AccountDisabled, InvalidAccessToken, NotAuthenticated
 from fastapi_auth.kernel.models import User
-from fastapi_auth.kernel.tokens import AccessTokenCodec, TokenError
+from fastapi_auth.kernel.tokens import PASSWORD_ONLY, SECOND_FACTORS, AccessTokenCodec, TokenError
 
 
 @dataclass(frozen=True)
 class Principal:
     user: User
     session_id: uuid.UUID
+    amr: tuple[str, ...] = PASSWORD_ONLY
+    """How the session's login proved itself (`["pwd"]`, `["pwd", "otp"]`, `["hwk"]`...),
+    from the signed token."""
+
+    @property
+    def has_second_factor(self) -> bool:
+        return not SECOND_FACTORS.isdisjoint(self.amr)
 
 
 class Authenticator:
@@ -55,7 +62,7 @@ class Authenticator:
             raise InvalidAccessToken()
         if not user.is_active:
             raise AccountDisabled()
-        return Principal(user=user, session_id=claims.session_id)
+        return Principal(user=user, session_id=claims.session_id, amr=claims.amr)
 
 
 class BearerSession(OAuth2PasswordBearer):
@@ -102,7 +109,7 @@ async def attached_principal(
     """`load=False`: the access check has just proven the row; attaching it costs no
     query. Only what a service then changes on it is written."""
     user = await session.merge(principal.user, load=False)
-    return Principal(user=user, session_id=principal.session_id)
+    return Principal(user=user, session_id=principal.session_id, amr=principal.amr)
 
 
 async def optional_user(connection: HTTPConnection) -> User | None:

@@ -47,8 +47,11 @@ from fastapi_auth.kernel.principal import Authenticator, token_url_under
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.route_guard import GuardedStatic, GuardEverything, RouteGuard
 from fastapi_auth.kernel.schema_check import SchemaCheck
+from fastapi_auth.kernel.secret_box import SecretBox
 from fastapi_auth.kernel.settings import Settings, describe
 from fastapi_auth.kernel.tokens import AccessTokenCodec, LinkTokenCodec
+from fastapi_auth.mfa.router import router as mfa_router
+from fastapi_auth.mfa.service import TOTP_SECRET_PURPOSE, MfaService
 from fastapi_auth.migrations.config import VERSION_TABLE, script_head
 from fastapi_auth.pages.rendering import STATIC_DIR, STATIC_PATH, Pages
 from fastapi_auth.pages.router import router as pages_router
@@ -67,6 +70,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     # in turn (benchmarks/README.md, "What the profile showed"). The docs keep the order of
     # `OPENAPI_TAGS`.
     users_router,
+    mfa_router,
     sessions_router,
     auth_router,
     security_events_router,
@@ -77,6 +81,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Register, verify the address, log in, refresh, reset."},
     {"name": "users", "description": "The signed-in user's own account."},
+    {"name": "mfa", "description": "Second factors: an authenticator app, recovery codes."},
     {"name": "sessions", "description": "Where the account is signed in, and its history."},
     {"name": "health", "description": "For load balancers and orchestrators."},
 ]
@@ -126,6 +131,12 @@ def build_runtime(
     access_tokens = AccessTokenCodec(settings)
     links = Links(settings, LinkTokenCodec(settings), prefix=prefix)
     mailer = Mailer(EmailComposer(settings))
+    totp_secrets = SecretBox(
+        settings.mfa_encryption_key.get_secret_value()
+        if settings.mfa_encryption_key
+        else settings.signing_secret,
+        TOTP_SECRET_PURPOSE,
+    )
 
     def sessions(session: AsyncSession) -> SessionService:
         return SessionService(session, access_tokens, settings)
@@ -144,6 +155,17 @@ def build_runtime(
             settings=settings,
         )
 
+    def mfa(session: AsyncSession) -> MfaService:
+        return MfaService(
+            session,
+            password_gate=gate,
+            secret_box=totp_secrets,
+            limiter=limiter,
+            mailer=mailer,
+            links=links,
+            issuer=settings.project_name,
+        )
+
     def flows(session: AsyncSession) -> AuthService:
         return AuthService(
             session,
@@ -157,6 +179,7 @@ def build_runtime(
             mailer=mailer,
             links=links,
             settings=settings,
+            mfa=mfa(session),
         )
 
     components = Components()
@@ -181,6 +204,7 @@ def build_runtime(
     components.provide(SessionService, sessions)
     components.provide(UserService, users)
     components.provide(AuthService, flows)
+    components.provide(MfaService, mfa)
     components.provide(SecurityEventService, SecurityEventService)
     return Runtime(
         settings=settings,

@@ -30,6 +30,7 @@ Template = Literal[
     "email_change_cancelled",
     "register_attempt",
     "account_deleted",
+    "second_factor_changed",
 ]
 
 

@@ -28,9 +28,11 @@ from fastapi_auth.kernel.models import (
     AuthSession,
     Base,
     EmailChange,
+    MfaToken,
     RefreshToken,
     Registration,
     User,
+    WebauthnChallenge,
     utcnow,
 )
 from fastapi_auth.kernel.settings import Settings
@@ -244,6 +246,7 @@ async def test_db_prune_deletes_expired_registrations_and_dead_email_changes(
             session.add_all(users)
             await session.flush()
             session.add_all([*kept_changes, *pruned_changes, *registrations])
+            session.add_all(logins_in_flight(stale, now))
             await session.commit()
 
         result = await asyncio.to_thread(run_cli, empty_database.url, "db", "prune")
@@ -252,13 +255,50 @@ async def test_db_prune_deletes_expired_registrations_and_dead_email_changes(
             changes_left = set((await session.scalars(select(EmailChange.id))).all())
             registrations_left = (await session.scalars(select(Registration.email))).all()
             pending = dict((await session.execute(select(User.id, User.pending_email))).all())
+            tokens_left = (await session.scalars(select(MfaToken.token_hash))).all()
+            challenges_left = (await session.scalars(select(WebauthnChallenge.purpose))).all()
     finally:
         await engine.dispose()
+
+    assert "3 expired MFA logins and passkey challenges" in result.output
+    assert tokens_left == ["live"]
+    assert challenges_left == ["login"]
 
     assert "1 expired registrations, 3 email changes" in result.output
     assert changes_left == {item.id for item in kept_changes}
     assert registrations_left == ["waiting-0@example.com"]
     assert pending == {stale.id: None, fresh.id: fresh.pending_email}
+
+
+def logins_in_flight(user: User, now: datetime) -> list[Any]:
+    """A live `mfa_token` and an expired one with its challenge (gone with it), a live
+    usernameless challenge and an expired one: three rows to prune."""
+    live, expired = (
+        MfaToken(
+            id=uuid.uuid4(),
+            token_hash=name,
+            user_id=user.id,
+            security_stamp=0,
+            created_at=now,
+            expires_at=now + offset,
+        )
+        for name, offset in (("live", timedelta(minutes=4)), ("expired", -timedelta(seconds=1)))
+    )
+    challenges = [
+        WebauthnChallenge(
+            purpose=purpose,
+            challenge=b"0" * 32,
+            mfa_token_id=token,
+            created_at=now,
+            expires_at=now + offset,
+        )
+        for purpose, token, offset in (
+            ("mfa", expired.id, timedelta(minutes=4)),
+            ("login", None, timedelta(minutes=4)),
+            ("login", None, -timedelta(seconds=1)),
+        )
+    ]
+    return [live, expired, *challenges]
 
 
 def served_environment(**settings: str) -> dict[str, str]:

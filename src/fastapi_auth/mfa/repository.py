@@ -342,3 +342,25 @@ class PasskeyRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def prune_logins_in_flight(session: AsyncSession, now: datetime) -> int:
+    """Deletes expired `mfa_token`s (and with them their challenges) and every other
+    expired WebAuthn challenge: each is useless once expired, spent or not."""
+    expired_tokens = select(MfaToken.id).where(MfaToken.expires_at <= now)
+    challenges = await session.execute(
+        delete(WebauthnChallenge)
+        .where(
+            or_(
+                WebauthnChallenge.expires_at <= now,
+                WebauthnChallenge.mfa_token_id.in_(expired_tokens),
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+    tokens = await session.execute(
+        delete(MfaToken)
+        .where(MfaToken.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(challenges.rowcount + tokens.rowcount)  # type: ignore[attr-defined]

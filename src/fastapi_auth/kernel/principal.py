@@ -27,7 +27,12 @@ from fastapi.security import OAuth2PasswordBearer
 
 from fastapi_auth.kernel.access_check import LiveSessions
 from fastapi_auth.kernel.components import SessionDep, components_of
-from fastapi_auth.kernel.errors import AccountDisabled, InvalidAccessToken, NotAuthenticated
+from fastapi_auth.kernel.errors import (
+    AccountDisabled,
+    InvalidAccessToken,
+    NotAuthenticated,
+    SecondFactorRequired,
+)
 from fastapi_auth.kernel.models import User
 from fastapi_auth.kernel.tokens import PASSWORD_ONLY, SECOND_FACTORS, AccessTokenCodec, TokenError
 
@@ -120,7 +125,17 @@ async def optional_user(connection: HTTPConnection) -> User | None:
     return (await current_principal(connection)).user
 
 
+async def require_mfa(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """For a host's route that must not be reached with a password alone: the token's
+    `amr` must name a second factor (a code, a recovery code, or a passkey), else 403
+    `MFA_REQUIRED_FOR_ROUTE`. Use it as `Depends(require_mfa)` or as `MfaPrincipal`."""
+    if not principal.has_second_factor:
+        raise SecondFactorRequired()
+    return principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+MfaPrincipal = Annotated[Principal, Depends(require_mfa)]
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 AttachedPrincipal = Annotated[Principal, Depends(attached_principal)]

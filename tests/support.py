@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
+import fastapi_auth.migrations
 from fastapi_auth.kernel.components import components_of
 from fastapi_auth.kernel.db import Database
 from fastapi_auth.kernel.models import OutboxEmail, SecurityEvent, User
@@ -236,3 +238,11 @@ async def is_live(client: httpx.AsyncClient, account: Account) -> bool:
         return True
     assert me.status_code == 401, me.text
     return (await refresh(client, account.refresh_token)).status_code == 200
+
+
+REVISIONS = sorted(
+    path.name.partition("_")[0]
+    for path in (Path(fastapi_auth.migrations.__file__).parent / "versions").glob("0*.py")
+)
+"""Every revision of the package's schema, oldest first, so tests follow each new one."""
+HEAD = REVISIONS[-1]

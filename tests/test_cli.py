@@ -28,9 +28,11 @@ from fastapi_auth.kernel.models import (
     AuthSession,
     Base,
     EmailChange,
+    MfaToken,
     RefreshToken,
     Registration,
     User,
+    WebauthnChallenge,
     utcnow,
 )
 from fastapi_auth.kernel.settings import Settings
@@ -38,6 +40,7 @@ from fastapi_auth.migrations.config import VERSION_TABLE
 from tests.conftest import JWT_SECRET
 from tests.mailbox import LINK, free_port
 from tests.services import BACKENDS, TestDatabase, create_database, drop_database
+from tests.support import HEAD, REVISIONS
 
 SERVE_LIMIT_SECONDS = 60
 """Not a timing assertion: only a guard so that a server that never comes up fails."""
@@ -60,7 +63,7 @@ def sqlite_tables(path: Path) -> set[str]:
 async def test_db_upgrade_creates_the_tables_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
     result = await asyncio.to_thread(run_cli, f"sqlite+aiosqlite:///{path}", "db", "upgrade")
-    assert result.output == "applied 0001, 0002, 0003\n"
+    assert result.output == f"applied {', '.join(REVISIONS)}\n"
     assert sqlite_tables(path) == {*Base.metadata.tables, VERSION_TABLE}
 
 
@@ -82,12 +85,12 @@ async def test_db_upgrade_and_downgrade_say_what_they_did(
     ]
     assert says == [
         "applied 0001\n",
-        "applied 0002, 0003\n",
-        "already at head (0003)\n",
-        "reverted 0003, 0002\n",
+        f"applied {', '.join(REVISIONS[1:])}\n",
+        f"already at head ({HEAD})\n",
+        f"reverted {', '.join(REVISIONS[:0:-1])}\n",
         "nothing to revert: already at or below 0001\n",
         "nothing to apply: already at or past 0001\n",
-        "applied 0002, 0003\n",
+        f"applied {', '.join(REVISIONS[1:])}\n",
     ]
 
 
@@ -243,6 +246,7 @@ async def test_db_prune_deletes_expired_registrations_and_dead_email_changes(
             session.add_all(users)
             await session.flush()
             session.add_all([*kept_changes, *pruned_changes, *registrations])
+            session.add_all(logins_in_flight(stale, now))
             await session.commit()
 
         result = await asyncio.to_thread(run_cli, empty_database.url, "db", "prune")
@@ -251,13 +255,50 @@ async def test_db_prune_deletes_expired_registrations_and_dead_email_changes(
             changes_left = set((await session.scalars(select(EmailChange.id))).all())
             registrations_left = (await session.scalars(select(Registration.email))).all()
             pending = dict((await session.execute(select(User.id, User.pending_email))).all())
+            tokens_left = (await session.scalars(select(MfaToken.token_hash))).all()
+            challenges_left = (await session.scalars(select(WebauthnChallenge.purpose))).all()
     finally:
         await engine.dispose()
+
+    assert "3 expired MFA logins and passkey challenges" in result.output
+    assert tokens_left == ["live"]
+    assert challenges_left == ["login"]
 
     assert "1 expired registrations, 3 email changes" in result.output
     assert changes_left == {item.id for item in kept_changes}
     assert registrations_left == ["waiting-0@example.com"]
     assert pending == {stale.id: None, fresh.id: fresh.pending_email}
+
+
+def logins_in_flight(user: User, now: datetime) -> list[Any]:
+    """A live `mfa_token` and an expired one with its challenge (gone with it), a live
+    usernameless challenge and an expired one: three rows to prune."""
+    live, expired = (
+        MfaToken(
+            id=uuid.uuid4(),
+            token_hash=name,
+            user_id=user.id,
+            security_stamp=0,
+            created_at=now,
+            expires_at=now + offset,
+        )
+        for name, offset in (("live", timedelta(minutes=4)), ("expired", -timedelta(seconds=1)))
+    )
+    challenges = [
+        WebauthnChallenge(
+            purpose=purpose,
+            challenge=b"0" * 32,
+            mfa_token_id=token,
+            created_at=now,
+            expires_at=now + offset,
+        )
+        for purpose, token, offset in (
+            ("mfa", expired.id, timedelta(minutes=4)),
+            ("login", None, timedelta(minutes=4)),
+            ("login", None, -timedelta(seconds=1)),
+        )
+    ]
+    return [live, expired, *challenges]
 
 
 def served_environment(**settings: str) -> dict[str, str]:

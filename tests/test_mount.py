@@ -87,3 +87,26 @@ async def test_everything_follows_the_prefix(
 def test_a_prefix_is_a_path(prefix: str) -> None:
     with pytest.raises(ValueError, match="prefix"):
         mount(FastAPI(), prefix=prefix)
+
+
+async def test_migrate_brings_the_schema_up_before_the_hosts_start(
+    unmigrated_database: TestDatabase, smtp: SmtpCapture, mailbox: Mailbox
+) -> None:
+    ready_at_host_start: list[int] = []
+
+    @asynccontextmanager
+    async def hosts_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with http_client(app) as early:
+            ready_at_host_start.append((await early.get("/health/ready")).status_code)
+        yield
+
+    host = FastAPI(lifespan=hosts_lifespan)
+    mount(host, make_settings(unmigrated_database, smtp), migrate=True)
+    email = unique_email()
+    async with LifespanManager(host), http_client(host) as client:
+        registered = await client.post(
+            "/auth/register", json={"email": email, "password": PASSWORD}
+        )
+        assert registered.status_code == 202
+        assert (await mailbox.last(email, "Verify")).link
+    assert ready_at_host_start == [200]

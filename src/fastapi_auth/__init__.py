@@ -10,8 +10,10 @@ from fastapi_auth.kernel.principal import (
     AttachedPrincipal,
     CurrentPrincipal,
     CurrentUser,
+    MfaPrincipal,
     OptionalUser,
     Principal,
+    require_mfa,
 )
 from fastapi_auth.kernel.security_log import AccountEvent, SecurityEventType
 from fastapi_auth.kernel.settings import Settings
@@ -25,6 +27,7 @@ __all__ = [
     "CurrentUser",
     "Hook",
     "Hooks",
+    "MfaPrincipal",
     "OptionalUser",
     "Principal",
     "Runtime",
@@ -36,6 +39,7 @@ __all__ = [
     "create_app",
     "install",
     "mount",
+    "require_mfa",
     "upgrade_database",
     "upgrade_database_sync",
 ]

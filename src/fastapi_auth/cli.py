@@ -155,15 +155,17 @@ def prune(
     keep_sent_days: Annotated[int, typer.Option(min=0, help="Days to keep sent emails.")] = 7,
 ) -> None:
     """Delete ended sessions, their spent tokens, expired registrations and email changes,
-    and old sent emails, in batches (cron-safe)."""
+    logins that never finished their second step, expired passkey challenges, and old
+    sent emails, in batches (cron-safe)."""
     from fastapi_auth.flows.repository import RegistrationRepository
     from fastapi_auth.main import build_runtime
+    from fastapi_auth.mfa.repository import prune_logins_in_flight
     from fastapi_auth.sessions.service import SessionService
     from fastapi_auth.users.repository import EmailChangeRepository
 
     settings = load_settings()
 
-    async def run() -> tuple[int, int, int, int]:
+    async def run() -> tuple[int, int, int, int, int]:
         runtime = build_runtime(settings)
         sessions = 0
         try:
@@ -183,16 +185,18 @@ def prune(
                 )
                 cutoff = now - timedelta(days=keep_sent_days)
                 emails = await OutboxRepository(session).delete_sent_before(cutoff)
+                in_flight = await prune_logins_in_flight(session, now)
         finally:
             await runtime.fast_path.dispose()
             await runtime.database.dispose()
-        return sessions, registrations, changes, emails
+        return sessions, registrations, changes, emails, in_flight
 
     with database_errors_in_one_line(settings):
-        sessions, registrations, changes, emails = asyncio.run(run())
+        sessions, registrations, changes, emails, in_flight = asyncio.run(run())
     typer.echo(
         f"pruned {sessions} sessions, {registrations} expired registrations, "
-        f"{changes} email changes and {emails} sent emails"
+        f"{changes} email changes, {in_flight} expired MFA logins and passkey challenges "
+        f"and {emails} sent emails"
     )
 
 

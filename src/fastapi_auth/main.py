@@ -48,8 +48,11 @@ from fastapi_auth.kernel.principal import Authenticator, token_url_under
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.route_guard import GuardedStatic, GuardEverything, RouteGuard
 from fastapi_auth.kernel.schema_check import SchemaCheck
+from fastapi_auth.kernel.secret_box import SecretBox
 from fastapi_auth.kernel.settings import ConfigurationError, Settings, describe
 from fastapi_auth.kernel.tokens import AccessTokenCodec, LinkTokenCodec
+from fastapi_auth.mfa.router import router as mfa_router
+from fastapi_auth.mfa.service import TOTP_SECRET_PURPOSE, MfaService
 from fastapi_auth.migrations.config import VERSION_TABLE, script_head
 from fastapi_auth.pages.rendering import STATIC_DIR, STATIC_PATH, Pages
 from fastapi_auth.pages.router import router as pages_router
@@ -68,6 +71,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     # in turn (benchmarks/README.md, "What the profile showed"). The docs keep the order of
     # `OPENAPI_TAGS`.
     users_router,
+    mfa_router,
     sessions_router,
     auth_router,
     security_events_router,
@@ -78,6 +82,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Register, verify the address, log in, refresh, reset."},
     {"name": "users", "description": "The signed-in user's own account."},
+    {"name": "mfa", "description": "Second factors: an authenticator app, recovery codes."},
     {"name": "sessions", "description": "Where the account is signed in, and its history."},
     {"name": "health", "description": "For load balancers and orchestrators."},
 ]
@@ -128,6 +133,12 @@ def build_runtime(
     links = Links(settings, LinkTokenCodec(settings), prefix=prefix)
     branding = Branding.from_settings(settings)
     mailer = Mailer(EmailComposer(branding, templates_dir=settings.email_templates_dir))
+    totp_secrets = SecretBox(
+        settings.mfa_encryption_key.get_secret_value()
+        if settings.mfa_encryption_key
+        else settings.signing_secret,
+        TOTP_SECRET_PURPOSE,
+    )
 
     def sessions(session: AsyncSession) -> SessionService:
         return SessionService(session, access_tokens, settings)
@@ -146,6 +157,17 @@ def build_runtime(
             settings=settings,
         )
 
+    def mfa(session: AsyncSession) -> MfaService:
+        return MfaService(
+            session,
+            password_gate=gate,
+            secret_box=totp_secrets,
+            limiter=limiter,
+            mailer=mailer,
+            links=links,
+            issuer=settings.app_name,
+        )
+
     def flows(session: AsyncSession) -> AuthService:
         return AuthService(
             session,
@@ -159,6 +181,7 @@ def build_runtime(
             mailer=mailer,
             links=links,
             settings=settings,
+            mfa=mfa(session),
         )
 
     components = Components()
@@ -184,6 +207,7 @@ def build_runtime(
     components.provide(SessionService, sessions)
     components.provide(UserService, users)
     components.provide(AuthService, flows)
+    components.provide(MfaService, mfa)
     components.provide(SecurityEventService, SecurityEventService)
     return Runtime(
         settings=settings,
@@ -223,10 +247,20 @@ def freeze_startup_heap() -> None:
 
 
 def auth_lifespan(
-    runtime: Runtime, *, owns_process: bool = False
+    runtime: Runtime, *, owns_process: bool = False, migrate: bool = False
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """`migrate`: upgrade the schema before anything else starts (every instance may: they
+    queue on a lock, and the later ones apply nothing)."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            # Imported only here: an app that does not migrate never loads Alembic.
+            from fastapi_auth.migrations.runner import upgrade_database
+
+            applied = await upgrade_database(runtime.settings)
+            if applied:
+                logger.info("fastapi_auth: applied migrations %s", ", ".join(applied))
         await runtime.passwords.verify_dummy("warm-up")
         await runtime.components.get(SchemaCheck).warn_if_outdated()
         if runtime.settings.email_dispatcher_enabled:
@@ -303,9 +337,12 @@ def mount(
     hooks: Hooks | None = None,
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
+    migrate: bool = False,
 ) -> Runtime:
     """This package inside `app`: its routes under `prefix`, its parts started before the
-    app's own lifespan and closed after it (so the host's start-up may already use them)."""
+    app's own lifespan and closed after it (so the host's start-up may already use them).
+    `migrate`: bring this package's schema up to date at start, before the host's own
+    lifespan runs."""
     runtime = build_runtime(
         settings or Settings(),
         prefix=prefix,
@@ -315,7 +352,7 @@ def mount(
     )
     install(app, runtime)
     hosts_lifespan = app.router.lifespan_context
-    ours = auth_lifespan(runtime)
+    ours = auth_lifespan(runtime, migrate=migrate)
 
     @asynccontextmanager
     async def lifespan(host: FastAPI) -> AsyncIterator[Any]:

@@ -18,6 +18,7 @@ from fastapi_auth.migrations.runner import downgrade_database_sync
 from tests.conftest import JWT_SECRET
 from tests.migrations.conftest import settings_of, versions
 from tests.services import POSTGRES_AVAILABLE, TestDatabase, create_database, drop_database
+from tests.support import HEAD, REVISIONS
 
 OURS = "fastapi_auth_alembic_version"
 RACERS = 4
@@ -37,20 +38,16 @@ async def test_it_says_what_it_applied_and_then_that_nothing_was_left(
 ) -> None:
     settings = settings_of(unmigrated_database)
     assert await upgrade_database(settings, "0001") == ["0001"]
-    assert await upgrade_database(settings) == ["0002", "0003"]
+    assert await upgrade_database(settings) == REVISIONS[1:]
     assert await upgrade_database(settings) == []
 
 
 async def test_the_sync_twin_for_scripts_and_downgrading(unmigrated_database: TestDatabase) -> None:
     settings = settings_of(unmigrated_database)
-    assert await asyncio.to_thread(upgrade_database_sync, settings) == ["0001", "0002", "0003"]
-    assert await asyncio.to_thread(downgrade_database_sync, settings, "base") == [
-        "0003",
-        "0002",
-        "0001",
-    ]
+    assert await asyncio.to_thread(upgrade_database_sync, settings) == REVISIONS
+    assert await asyncio.to_thread(downgrade_database_sync, settings, "base") == REVISIONS[::-1]
     assert await versions(unmigrated_database, OURS) == []
-    assert await asyncio.to_thread(upgrade_database_sync, settings) == ["0001", "0002", "0003"]
+    assert await asyncio.to_thread(upgrade_database_sync, settings) == REVISIONS
 
 
 async def test_upgrades_at_once_in_one_process_all_succeed(
@@ -58,8 +55,8 @@ async def test_upgrades_at_once_in_one_process_all_succeed(
 ) -> None:
     settings = settings_of(unmigrated_database)
     results = await asyncio.gather(*(upgrade_database(settings) for _ in range(RACERS)))
-    assert sorted(results) == [[]] * (RACERS - 1) + [["0001", "0002", "0003"]]
-    assert await versions(unmigrated_database, OURS) == ["0003"]
+    assert sorted(results) == [[]] * (RACERS - 1) + [REVISIONS]
+    assert await versions(unmigrated_database, OURS) == [HEAD]
 
 
 async def upgrade_in_a_process(database: TestDatabase) -> list[str]:
@@ -110,8 +107,8 @@ async def test_instances_starting_at_once_queue_on_postgresql(tmp_path: Path) ->
         assert await versions(database, OURS) is None
         await holder.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
         results = await asyncio.gather(*racers)
-        assert sorted(results) == [[]] * (PROCESSES - 1) + [["0001", "0002", "0003"]]
-        assert await versions(database, OURS) == ["0003"]
+        assert sorted(results) == [[]] * (PROCESSES - 1) + [REVISIONS]
+        assert await versions(database, OURS) == [HEAD]
     finally:
         await holder.close()
         await drop_database(database)

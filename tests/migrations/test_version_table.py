@@ -23,6 +23,7 @@ from tests.migrations.conftest import (
     versions,
 )
 from tests.services import TestDatabase
+from tests.support import HEAD, REVISIONS
 
 OURS = "fastapi_auth_alembic_version"
 LEGACY = "alembic_version"
@@ -35,12 +36,12 @@ def test_the_head_read_from_the_scripts_is_alembics() -> None:
 async def test_a_fresh_database_records_its_revision_in_our_table_only(
     unmigrated_database: TestDatabase,
 ) -> None:
-    assert await upgrade_database(settings_of(unmigrated_database)) == ["0001", "0002", "0003"]
+    assert await upgrade_database(settings_of(unmigrated_database)) == REVISIONS
     assert await versions(unmigrated_database, OURS) == [script_head()]
     assert await versions(unmigrated_database, LEGACY) is None
 
 
-@pytest.mark.parametrize("left_at", ["0001", "0002", "0003"])
+@pytest.mark.parametrize("left_at", REVISIONS)
 async def test_a_database_an_earlier_release_migrated_moves_to_our_table(
     unmigrated_database: TestDatabase, left_at: str
 ) -> None:
@@ -51,8 +52,8 @@ async def test_a_database_an_earlier_release_migrated_moves_to_our_table(
 
     applied = await upgrade_database(settings)
 
-    assert applied == {"0001": ["0002", "0003"], "0002": ["0003"], "0003": []}[left_at]
-    assert await versions(unmigrated_database, OURS) == ["0003"]
+    assert applied == REVISIONS[REVISIONS.index(left_at) + 1 :]
+    assert await versions(unmigrated_database, OURS) == [HEAD]
     assert await versions(unmigrated_database, LEGACY) is None, "it held only our row"
     assert set(Base.metadata.tables) <= await tables(unmigrated_database)
 
@@ -64,19 +65,19 @@ async def test_the_hosts_rows_beside_ours_in_alembic_version_stay(
     await upgrade_database(settings, "0001")
     await as_an_earlier_release_left_it(unmigrated_database, "host0001")
 
-    assert await upgrade_database(settings) == ["0002", "0003"]
+    assert await upgrade_database(settings) == REVISIONS[1:]
 
     assert await versions(unmigrated_database, LEGACY) == ["host0001"]
-    assert await versions(unmigrated_database, OURS) == ["0003"]
+    assert await versions(unmigrated_database, OURS) == [HEAD]
 
 
 async def test_a_host_revision_alone_in_alembic_version_is_not_ours_to_move(
     unmigrated_database: TestDatabase,
 ) -> None:
     await asyncio.to_thread(host_upgrade, unmigrated_database)
-    assert await upgrade_database(settings_of(unmigrated_database)) == ["0001", "0002", "0003"]
+    assert await upgrade_database(settings_of(unmigrated_database)) == REVISIONS
     assert await versions(unmigrated_database, LEGACY) == ["host0001"]
-    assert await versions(unmigrated_database, OURS) == ["0003"]
+    assert await versions(unmigrated_database, OURS) == [HEAD]
 
 
 async def test_the_hosts_alembic_upgrades_before_and_after_ours(
@@ -88,7 +89,7 @@ async def test_the_hosts_alembic_upgrades_before_and_after_ours(
     assert await upgrade_database(settings_of(unmigrated_database)) == []
 
     assert await versions(unmigrated_database, LEGACY) == ["host0001"]
-    assert await versions(unmigrated_database, OURS) == ["0003"]
+    assert await versions(unmigrated_database, OURS) == [HEAD]
     assert {"host_widgets", *Base.metadata.tables} <= await tables(unmigrated_database)
 
 
@@ -106,7 +107,7 @@ async def test_the_hosts_alembic_works_again_once_an_old_database_is_upgraded(
     await asyncio.to_thread(host_upgrade, unmigrated_database)
 
     assert await versions(unmigrated_database, LEGACY) == ["host0001"]
-    assert await versions(unmigrated_database, OURS) == ["0003"]
+    assert await versions(unmigrated_database, OURS) == [HEAD]
 
 
 class FailsAfter(list[str]):

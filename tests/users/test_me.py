@@ -28,6 +28,7 @@ USER_FIELDS = {
     "is_verified",
     "is_active",
     "pending_email",
+    "mfa_enabled",
     "user_metadata",
     "app_metadata",
     "created_at",
@@ -60,6 +61,7 @@ async def test_me_is_exactly_the_user_object(client: httpx.AsyncClient, mailbox:
     assert user["is_verified"] is True
     assert user["is_active"] is True
     assert user["pending_email"] is None
+    assert user["mfa_enabled"] is False
     assert user["user_metadata"] == {}
     assert user["app_metadata"] == {}
     for stamp in ("created_at", "updated_at"):

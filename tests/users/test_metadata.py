@@ -58,7 +58,7 @@ async def set_app_metadata(app: FastAPI, email: str, metadata: Any) -> dict[str,
         return updated.app_metadata
 
 
-async def test_a_new_account_has_empty_objects_after_pending_email(
+async def test_a_new_account_has_empty_objects_in_the_contracts_order(
     client: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:
     account = await logged_in(client, mailbox)
@@ -67,7 +67,7 @@ async def test_a_new_account_has_empty_objects_after_pending_email(
     assert user["app_metadata"] == {}
     fields = list(user)
     at = fields.index("pending_email")
-    assert fields[at + 1 : at + 4] == ["user_metadata", "app_metadata", "created_at"]
+    assert fields[at + 1 : at + 5] == ["mfa_enabled", "user_metadata", "app_metadata", "created_at"]
 
 
 async def test_user_metadata_is_set_read_back_and_replaced_whole(

@@ -57,6 +57,7 @@ Template = Literal[
     "email_change_cancelled",
     "register_attempt",
     "account_deleted",
+    "second_factor_changed",
 ]
 PARTS = ("subject", "txt", "html")
 """Each template is three files, `<name>.subject`, `<name>.txt` and `<name>.html`, each
@@ -77,6 +78,9 @@ VARIABLES: Mapping[Template, frozenset[str]] = {
     "email_change_cancelled": frozenset({"full_name", "email", "new_email"}),
     "register_attempt": frozenset({"full_name", "email", "link"}),
     "account_deleted": frozenset({"full_name", "email"}),
+    "second_factor_changed": frozenset(
+        {"full_name", "email", "change", "remaining", "mfa_now", "link"}
+    ),
 }
 """Exactly what each template is given, besides `COMMON_VARIABLES`: `compose` refuses any
 other set, so this table (and the documentation written from it) cannot drift from the

@@ -30,6 +30,9 @@ from fastapi_auth.kernel.errors import (
     EmailTaken,
     InvalidCredentials,
     InvalidLinkToken,
+    InvalidMfaToken,
+    MfaCodeRefused,
+    MfaRequired,
     RateLimited,
     UnsupportedMediaType,
     WeakPassword,
@@ -37,6 +40,7 @@ from fastapi_auth.kernel.errors import (
 from fastapi_auth.kernel.fields import MessageResponse
 from fastapi_auth.kernel.rate_limits import RateLimit
 from fastapi_auth.kernel.route_guard import GuardedRoute
+from fastapi_auth.mfa.schemas import MfaLoginRequest
 from fastapi_auth.pages.rendering import PageAnswer, Pages, PagesDep, accepts_json
 from fastapi_auth.sessions.schemas import TOKEN_PAIR_LINKS, TokenPair
 
@@ -358,7 +362,12 @@ async def resend_verification(body: EmailRequest, service: AuthServiceDep) -> Me
     responses={
         200: TOKEN_PAIR_LINKS,
         **error_responses(
-            InvalidCredentials, EmailNotVerified, AccountDisabled, UnsupportedMediaType, RateLimited
+            InvalidCredentials,
+            EmailNotVerified,
+            AccountDisabled,
+            MfaRequired,
+            UnsupportedMediaType,
+            RateLimited,
         ),
         422: VALIDATION_RESPONSE,
     },
@@ -369,7 +378,27 @@ async def login(
     client: ClientDep,
     service: AuthServiceDep,
 ) -> TokenPair:
+    """An account with a second factor answers the right password with 403 `MFA_REQUIRED`
+    and an `mfa_token` for `POST /auth/login/mfa`; a wrong one is the usual 401."""
     return await service.login(credentials.email, credentials.password, client)
+
+
+@router.post(
+    "/login/mfa",
+    response_model=TokenPair,
+    responses={
+        200: TOKEN_PAIR_LINKS,
+        **error_responses(
+            InvalidMfaToken, MfaCodeRefused, EmailNotVerified, AccountDisabled, RateLimited
+        ),
+    },
+    dependencies=[RateLimit("login")],
+)
+async def login_mfa(body: MfaLoginRequest, client: ClientDep, service: AuthServiceDep) -> TokenPair:
+    """The login's second step: a code from the authenticator app or a recovery code.
+    The `mfa_token` lives 5 minutes, is spent by the login it completes, and dies after 5
+    wrong codes."""
+    return await service.complete_mfa_login(body.mfa_token, body.code, client)
 
 
 @router.post(

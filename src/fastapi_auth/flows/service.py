@@ -31,6 +31,7 @@ from fastapi_auth.kernel.errors import (
     EmailNotVerified,
     InvalidCredentials,
     InvalidLinkToken,
+    MfaRequired,
     WeakPassword,
 )
 from fastapi_auth.kernel.links import ActivationLink, Links
@@ -42,6 +43,8 @@ from fastapi_auth.kernel.passwords import PasswordHasher
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.security_log import SecurityEventType, announce, record_event
 from fastapi_auth.kernel.settings import Settings
+from fastapi_auth.kernel.tokens import PASSWORD_ONLY
+from fastapi_auth.mfa.service import MfaService
 from fastapi_auth.sessions.schemas import TokenPair
 from fastapi_auth.sessions.service import (
     REVOKED_BY_EMAIL_CHANGE_CANCELLED,
@@ -91,10 +94,12 @@ class AuthService:
         mailer: Mailer,
         links: Links,
         settings: Settings,
+        mfa: MfaService,
     ) -> None:
         self.session = session
         self.database = database
         self.sessions = sessions
+        self.mfa = mfa
         self.password_gate = password_gate
         self.passwords = passwords
         self.breached_passwords = breached_passwords
@@ -382,7 +387,20 @@ class AuthService:
             raise AccountDisabled()
         if not user.is_verified:
             raise EmailNotVerified()
-        auth_session, tokens = await self.sessions.start_session(user, user.security_stamp, client)
+        if user.mfa_enabled:
+            raise MfaRequired(self.mfa.begin_login(user), await self.mfa.methods(user))
+        return await self._signed_in(user, user.security_stamp, client, PASSWORD_ONLY)
+
+    async def complete_mfa_login(self, mfa_token: str, code: str, client: ClientInfo) -> TokenPair:
+        """The second step: the session is made only now, and only while the account is at
+        the stamp the password was checked under."""
+        passed = await self.mfa.complete_with_code(mfa_token, code, client)
+        return await self._signed_in(passed.user, passed.stamp, client, ("pwd", passed.factor))
+
+    async def _signed_in(
+        self, user: User, stamp: int, client: ClientInfo, amr: tuple[str, ...]
+    ) -> TokenPair:
+        auth_session, tokens = await self.sessions.start_session(user, stamp, client, amr)
         record_event(
             self.session,
             user.id,

@@ -12,7 +12,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Union
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from fastapi_auth.kernel.errors import DomainError, ErrorBody, ServiceUnavailable, WeakPassword
+from fastapi_auth.kernel.errors import DomainError, ServiceUnavailable, WeakPassword
 from fastapi_auth.kernel.middleware import BASELINE_HEADERS, NO_STORE_HEADERS
 
 logger = logging.getLogger("fastapi_auth")
@@ -80,8 +80,9 @@ def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any
         headers = sorted(
             {name for error in group for name in (*error.headers, *error.response_headers)}
         )
+        models = sorted({error.body_model for error in group}, key=lambda model: model.__name__)
         responses[status] = {
-            "model": ErrorBody,
+            "model": models[0] if len(models) == 1 else Union[tuple(models)],  # noqa: UP007
             "description": f"{HTTPStatus(status).phrase}: " + ", ".join(f"`{c}`" for c in codes),
         }
         if headers:
@@ -152,6 +153,12 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
         error = {"loc": ["body", exc.field], "msg": exc.message, "type": "weak_password"}
         return JSONResponse({"detail": [error]}, status_code=422)
     headers = {**exc.headers, **exc.extra_headers}
+    if exc.extra_body:
+        return JSONResponse(
+            {"detail": exc.message, "code": exc.code, **exc.extra_body},
+            status_code=exc.status_code,
+            headers=headers,
+        )
     return _json_error(exc.status_code, exc.message, exc.code, headers)
 
 

@@ -8,7 +8,7 @@ each error stands for. `error_handlers.py` turns them (and every other error) in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
@@ -28,10 +28,14 @@ class DomainError(Exception):
     commit_changes: ClassVar[bool] = False
     """True where the refusal itself changed state that must last (a revoked session,
     a logged failure); otherwise the request's transaction rolls back."""
+    body_model: ClassVar[type[BaseModel]] = ErrorBody
+    """The body's schema, for the OpenAPI entry: `ErrorBody`, or a subclass naming the
+    fields an error adds (`extra_body`)."""
 
     def __init__(self, detail: str | None = None, headers: Mapping[str, str] | None = None) -> None:
         self.message = detail or self.detail
         self.extra_headers = dict(headers or {})
+        self.extra_body: dict[str, Any] = {}
         super().__init__(self.message)
 
 
@@ -160,3 +164,99 @@ class SchemaOutdated(DomainError):
     status_code = 503
     code = "SCHEMA_OUTDATED"
     detail = "The database schema is not up to date; run `fastapi-auth db upgrade`."
+
+
+class MfaRequiredBody(ErrorBody):
+    mfa_token: str
+    mfa_methods: list[Literal["totp", "recovery_code", "passkey"]]
+
+
+class MfaRequired(DomainError):
+    """The password was right and a second factor is needed. Commits: the login in flight
+    (its `mfa_token`) must outlast the answer that hands it out."""
+
+    status_code = 403
+    code = "MFA_REQUIRED"
+    detail = "A second factor is required: complete the login at /auth/login/mfa."
+    commit_changes = True
+    body_model = MfaRequiredBody
+
+    def __init__(self, mfa_token: str, methods: list[str]) -> None:
+        super().__init__()
+        self.extra_body = {"mfa_token": mfa_token, "mfa_methods": methods}
+
+
+class InvalidMfaToken(DomainError):
+    """Commits: the attempt it counted stays counted."""
+
+    status_code = 401
+    code = "INVALID_TOKEN"
+    detail = "The MFA token is invalid, expired or already used; log in again."
+    commit_changes = True
+
+
+class MfaCodeRefused(DomainError):
+    """At the login's second step. Commits: the attempt and its `mfa_failed` event."""
+
+    status_code = 401
+    code = "INVALID_MFA_CODE"
+    detail = "The code is wrong or was already used."
+    commit_changes = True
+
+
+class InvalidMfaCode(DomainError):
+    """Confirming or changing a factor, signed in. Commits its `mfa_failed` event."""
+
+    status_code = 400
+    code = "INVALID_MFA_CODE"
+    detail = "The code is wrong or was already used."
+    commit_changes = True
+
+
+class MfaAlreadyEnabled(DomainError):
+    status_code = 409
+    code = "MFA_ALREADY_ENABLED"
+    detail = "An authenticator app is already set up; disable it first."
+
+
+class MfaSetupNotStarted(DomainError):
+    status_code = 400
+    code = "MFA_SETUP_NOT_STARTED"
+    detail = "Start the authenticator app's setup first (it ends if a credential changes)."
+
+
+class MfaNotEnabled(DomainError):
+    status_code = 404
+    code = "MFA_NOT_ENABLED"
+    detail = "There is no second factor to change."
+
+
+class SecondFactorRequired(DomainError):
+    """A host's route behind `require_mfa`, reached with a token from a password alone."""
+
+    status_code = 403
+    code = "MFA_REQUIRED_FOR_ROUTE"
+    detail = "This needs a login with a second factor; log in again with one."
+
+
+class InvalidPasskey(DomainError):
+    """Registering one: the credential was refused."""
+
+    status_code = 400
+    code = "INVALID_PASSKEY"
+    detail = "The passkey could not be verified."
+
+
+class PasskeyRefused(DomainError):
+    """Logging in with one. Commits its `mfa_failed` event, if it wrote one."""
+
+    status_code = 401
+    code = "INVALID_PASSKEY"
+    detail = "The passkey could not be verified."
+    commit_changes = True
+
+
+class PasskeyExists(DomainError):
+    status_code = 409
+    code = "PASSKEY_EXISTS"
+    detail = "This passkey is already registered."

@@ -27,15 +27,27 @@ from fastapi.security import OAuth2PasswordBearer
 
 from fastapi_auth.kernel.access_check import LiveSessions
 from fastapi_auth.kernel.components import SessionDep, components_of
-from fastapi_auth.kernel.errors import AccountDisabled, InvalidAccessToken, NotAuthenticated
+from fastapi_auth.kernel.errors import (
+    AccountDisabled,
+    InvalidAccessToken,
+    NotAuthenticated,
+    SecondFactorRequired,
+)
 from fastapi_auth.kernel.models import User
-from fastapi_auth.kernel.tokens import AccessTokenCodec, TokenError
+from fastapi_auth.kernel.tokens import PASSWORD_ONLY, SECOND_FACTORS, AccessTokenCodec, TokenError
 
 
 @dataclass(frozen=True)
 class Principal:
     user: User
     session_id: uuid.UUID
+    amr: tuple[str, ...] = PASSWORD_ONLY
+    """How the session's login proved itself (`["pwd"]`, `["pwd", "otp"]`, `["hwk"]`...),
+    from the signed token."""
+
+    @property
+    def has_second_factor(self) -> bool:
+        return not SECOND_FACTORS.isdisjoint(self.amr)
 
 
 class Authenticator:
@@ -55,7 +67,7 @@ class Authenticator:
             raise InvalidAccessToken()
         if not user.is_active:
             raise AccountDisabled()
-        return Principal(user=user, session_id=claims.session_id)
+        return Principal(user=user, session_id=claims.session_id, amr=claims.amr)
 
 
 class BearerSession(OAuth2PasswordBearer):
@@ -102,7 +114,7 @@ async def attached_principal(
     """`load=False`: the access check has just proven the row; attaching it costs no
     query. Only what a service then changes on it is written."""
     user = await session.merge(principal.user, load=False)
-    return Principal(user=user, session_id=principal.session_id)
+    return Principal(user=user, session_id=principal.session_id, amr=principal.amr)
 
 
 async def optional_user(connection: HTTPConnection) -> User | None:
@@ -113,7 +125,17 @@ async def optional_user(connection: HTTPConnection) -> User | None:
     return (await current_principal(connection)).user
 
 
+async def require_mfa(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """For a host's route that must not be reached with a password alone: the token's
+    `amr` must name a second factor (a code, a recovery code, or a passkey), else 403
+    `MFA_REQUIRED_FOR_ROUTE`. Use it as `Depends(require_mfa)` or as `MfaPrincipal`."""
+    if not principal.has_second_factor:
+        raise SecondFactorRequired()
+    return principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+MfaPrincipal = Annotated[Principal, Depends(require_mfa)]
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 AttachedPrincipal = Annotated[Principal, Depends(attached_principal)]

@@ -29,6 +29,13 @@ class SecurityEventType(StrEnum):
     EMAIL_CHANGE_CANCELLED = "email_change_cancelled"
     SESSION_REVOKED = "session_revoked"
     ACCOUNT_DELETED = "account_deleted"
+    MFA_ENABLED = "mfa_enabled"
+    MFA_DISABLED = "mfa_disabled"
+    MFA_FAILED = "mfa_failed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
     REGISTERED = "registered"
     """Announced to hooks, never logged: a registration has no account until verified."""
 

@@ -149,6 +149,16 @@ class Settings(BaseSettings):
     reset_token_expire_minutes: int = Field(default=60, ge=1)
     email_change_cancel_days: int = Field(default=7, ge=1)
 
+    mfa_encryption_key: SecretStr | None = None
+    """Encrypts authenticator apps' secrets at rest; unset, a key derived from
+    `JWT_SECRET` under a purpose label of its own."""
+    webauthn_rp_id: str | None = None
+    """Unset: the host of `FRONTEND_URL`."""
+    webauthn_rp_name: str | None = None
+    """Unset: `EMAIL_FROM_NAME`."""
+    webauthn_origins: Annotated[list[str], NoDecode] = []
+    """Unset: the origin of `FRONTEND_URL`."""
+
     argon2_memory_kib: int = Field(default=19_456, ge=8_192)
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_parallelism: int = Field(default=1, ge=1)
@@ -195,7 +205,14 @@ class Settings(BaseSettings):
     @classmethod
     def split_comma_lists(cls, data: object) -> object:
         if isinstance(data, dict):
-            for key in ("cors_origins", "trusted_proxies", "CORS_ORIGINS", "TRUSTED_PROXIES"):
+            for key in (
+                "cors_origins",
+                "trusted_proxies",
+                "webauthn_origins",
+                "CORS_ORIGINS",
+                "TRUSTED_PROXIES",
+                "WEBAUTHN_ORIGINS",
+            ):
                 value = data.get(key)
                 if isinstance(value, str):
                     data[key] = [item.strip() for item in value.split(",") if item.strip()]
@@ -226,7 +243,7 @@ class Settings(BaseSettings):
                 ) from error
         return value
 
-    @field_validator("cors_origins")
+    @field_validator("cors_origins", "webauthn_origins")
     @classmethod
     def require_origins(cls, value: list[str]) -> list[str]:
         """Credentials are allowed, so `*` (any site reading answers with the user's
@@ -342,6 +359,20 @@ class Settings(BaseSettings):
         return SecretStr(url.set(drivername=driver).render_as_string(hide_password=False))
 
     @model_validator(mode="after")
+    def require_origins_of_the_relying_party(self) -> Settings:
+        """A browser refuses a passkey whose RP id is not the page's host or a parent
+        domain of it: a mismatch would only show up as every passkey failing."""
+        rp_id = self.relying_party_id
+        for origin in self.relying_party_origins:
+            host = urlsplit(origin).hostname or ""
+            if host != rp_id and not host.endswith(f".{rp_id}"):
+                raise ValueError(
+                    f"WEBAUTHN_RP_ID {rp_id!r} must be the host of every WEBAUTHN_ORIGINS "
+                    f"entry or a parent domain of it, and {origin!r} is not"
+                )
+        return self
+
+    @model_validator(mode="after")
     def refuse_unsafe_production(self) -> Settings:
         if self.environment != "production":
             return self
@@ -394,6 +425,21 @@ class Settings(BaseSettings):
             "survive a restart nor work across instances. Set JWT_SECRET in production."
         )
         return secrets.token_urlsafe(48)
+
+    @property
+    def relying_party_id(self) -> str:
+        return self.webauthn_rp_id or urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def relying_party_name(self) -> str:
+        return self.webauthn_rp_name or self.email_from_name
+
+    @property
+    def relying_party_origins(self) -> list[str]:
+        if self.webauthn_origins:
+            return self.webauthn_origins
+        parts = urlsplit(self.public_url)
+        return [f"{parts.scheme}://{parts.netloc}"]
 
     @property
     def smtp_starttls(self) -> bool | None:

@@ -41,10 +41,17 @@ class TokenError(Exception):
     """A token that is malformed, tampered with, expired or of the wrong kind."""
 
 
+PASSWORD_ONLY = ("pwd",)
+SECOND_FACTORS = frozenset({"otp", "rec", "hwk"})
+"""RFC 8176 names of what proves more than a password: a one-time code, a recovery
+code, a passkey (`hwk`, a proof of a hardware-bound key; alone it is both factors)."""
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: uuid.UUID
     session_id: uuid.UUID
+    amr: tuple[str, ...] = PASSWORD_ONLY
 
 
 class AccessTokenCodec:
@@ -59,11 +66,14 @@ class AccessTokenCodec:
         self.lifetime_seconds = settings.access_token_seconds
         self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._verify)
 
-    def issue(self, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
+    def issue(
+        self, user_id: uuid.UUID, session_id: uuid.UUID, amr: tuple[str, ...] = PASSWORD_ONLY
+    ) -> str:
         now = utcnow()
         claims = {
             "sub": str(user_id),
             "sid": str(session_id),
+            "amr": list(amr),
             "typ": ACCESS_TYPE,
             "jti": secrets.token_urlsafe(16),
             "iss": self._issuer,
@@ -95,10 +105,14 @@ class AccessTokenCodec:
             )
             if claims["typ"] != ACCESS_TYPE:
                 raise TokenError("not an access token")
+            amr = claims.get("amr", PASSWORD_ONLY)
+            if not isinstance(amr, list | tuple) or not all(isinstance(m, str) for m in amr):
+                raise TokenError("amr is not a list of names")
             return (
                 AccessClaims(
                     user_id=uuid.UUID(claims["sub"]),
                     session_id=uuid.UUID(claims["sid"]),
+                    amr=tuple(amr),
                 ),
                 float(claims["exp"]),
             )

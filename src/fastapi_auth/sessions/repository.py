@@ -66,11 +66,15 @@ TOUCH_SESSION = (
     update(AuthSession)
     .where(AuthSession.id == bindparam("in_session"))
     .values(TOUCHED)
-    .returning(AuthSession.user_id)
+    .returning(AuthSession.user_id, AuthSession.amr)
 )
 
-_SPENT = _spend_if_live().returning(RefreshToken.session_id, AuthSession.user_id).cte("spent")
-ROTATE_IF_LIVE = select(_SPENT.c.session_id, _SPENT.c.user_id).add_cte(
+_SPENT = (
+    _spend_if_live()
+    .returning(RefreshToken.session_id, AuthSession.user_id, AuthSession.amr)
+    .cte("spent")
+)
+ROTATE_IF_LIVE = select(_SPENT.c.session_id, _SPENT.c.user_id, _SPENT.c.amr).add_cte(
     insert(RefreshToken)
     .from_select(
         ["id", "session_id", "token_hash", "created_at"],
@@ -104,9 +108,10 @@ class Rotation:
         return {"now": self.now, "ip": self.ip_address, "agent": self.user_agent}
 
 
-Rotated = tuple[uuid.UUID, uuid.UUID] | None
-"""(user id, session id), or None when the token is not one that simply rotates (unknown,
-spent, its session ended, its user disabled): then nothing was written."""
+Rotated = tuple[uuid.UUID, uuid.UUID, str] | None
+"""(user id, session id, the session's `amr`), or None when the token is not one that
+simply rotates (unknown, spent, its session ended, its user disabled): then nothing was
+written."""
 
 
 class RefreshRotations:
@@ -136,7 +141,7 @@ class RefreshRotations:
                 new_hash=rotation.new_hash,
                 **rotation.touched,
             )
-            return None if row is None else (row["user_id"], row["session_id"])
+            return None if row is None else (row["user_id"], row["session_id"], row["amr"])
 
         return await self._fast_path.on_driver(rotate)
 
@@ -161,7 +166,7 @@ def _rotate_if_live(statements: SQLiteStatements, rotation: Rotation) -> Rotated
     )
     touched = statements.one(TOUCH_SESSION, in_session=session_id, **rotation.touched)
     assert touched is not None, "the session was just seen live in this transaction"
-    return touched["user_id"], session_id
+    return touched["user_id"], session_id, touched["amr"]
 
 
 def _is_live(now: datetime) -> ColumnElement[bool]:
@@ -182,6 +187,7 @@ CREATE_SESSION_IF_CURRENT = insert(AuthSession).from_select(
         "last_used_at",
         "expires_at",
         "security_stamp",
+        "amr",
     ],
     select(
         bindparam("new_session", type_=AuthSession.id.type),
@@ -192,6 +198,7 @@ CREATE_SESSION_IF_CURRENT = insert(AuthSession).from_select(
         bindparam("now", type_=AuthSession.last_used_at.type),
         bindparam("expires", type_=AuthSession.expires_at.type),
         User.security_stamp,
+        bindparam("amr", type_=AuthSession.amr.type),
     )
     .where(
         User.id == bindparam("of_user"),
@@ -247,6 +254,7 @@ class SessionRepository:
                 "now": auth_session.created_at,
                 "expires": auth_session.expires_at,
                 "stamp": stamp,
+                "amr": auth_session.amr,
             },
         )
         if inserted.rowcount != 1:

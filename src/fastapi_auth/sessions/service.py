@@ -27,6 +27,7 @@ from fastapi_auth.kernel.paging import decode_cursor, encode_cursor
 from fastapi_auth.kernel.security_log import SecurityEventType, record_event
 from fastapi_auth.kernel.settings import Settings
 from fastapi_auth.kernel.tokens import (
+    PASSWORD_ONLY,
     AccessTokenCodec,
     hash_refresh_token,
     is_refresh_token_shaped,
@@ -52,10 +53,14 @@ class RefreshTokenReused(InvalidRefreshToken):
 
 
 def token_pair(
-    access_tokens: AccessTokenCodec, user_id: uuid.UUID, session_id: uuid.UUID, refresh: str
+    access_tokens: AccessTokenCodec,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    refresh: str,
+    amr: tuple[str, ...],
 ) -> TokenPair:
     return TokenPair(
-        access_token=access_tokens.issue(user_id, session_id),
+        access_token=access_tokens.issue(user_id, session_id, amr),
         refresh_token=refresh,
         expires_in=access_tokens.lifetime_seconds,
     )
@@ -98,8 +103,8 @@ class TokenRotation:
         if rotated is None:
             async with self.database.transaction() as session:
                 await self.sessions(session).refuse_rotation(refresh_token, client)
-        user_id, session_id = rotated
-        return token_pair(self.access_tokens, user_id, session_id, refresh)
+        user_id, session_id, amr = rotated
+        return token_pair(self.access_tokens, user_id, session_id, refresh, tuple(amr.split()))
 
 
 class SessionService:
@@ -113,10 +118,11 @@ class SessionService:
         self.repository = SessionRepository(session)
 
     async def start_session(
-        self, user: User, stamp: int, client: ClientInfo
+        self, user: User, stamp: int, client: ClientInfo, amr: tuple[str, ...] = PASSWORD_ONLY
     ) -> tuple[AuthSession, TokenPair]:
         """A new session under the security stamp its credentials were checked under;
-        `InvalidCredentials` when a credential change came in between."""
+        `InvalidCredentials` when a credential change came in between. `amr`: how the
+        login proved itself, which every access token of the session will say."""
         now = utcnow()
         refresh = new_refresh_token()
         auth_session = AuthSession(
@@ -127,6 +133,7 @@ class SessionService:
             created_at=now,
             last_used_at=now,
             expires_at=now + self.lifetime,
+            amr=" ".join(amr),
         )
         if not await self.repository.create_if_current(
             auth_session, hash_refresh_token(refresh), stamp
@@ -135,7 +142,7 @@ class SessionService:
         await self.repository.end_least_recently_used(
             user.id, self.max_per_user, REVOKED_BY_SESSION_LIMIT, now
         )
-        return auth_session, token_pair(self.access_tokens, user.id, auth_session.id, refresh)
+        return auth_session, token_pair(self.access_tokens, user.id, auth_session.id, refresh, amr)
 
     async def hold_live(self, user: User, session_id: uuid.UUID) -> None:
         """After the account's row is taken: the calling session must still be live (and

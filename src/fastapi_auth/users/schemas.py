@@ -96,6 +96,7 @@ class UserRead(BaseModel):
     is_verified: bool
     is_active: bool
     pending_email: str | None
+    mfa_enabled: bool
     user_metadata: dict[str, Any]
     app_metadata: dict[str, Any]
     created_at: datetime

@@ -3,6 +3,13 @@
 from fastapi_auth.kernel.models.auth_session import AuthSession
 from fastapi_auth.kernel.models.base import Base, utcnow
 from fastapi_auth.kernel.models.email_change import EmailChange
+from fastapi_auth.kernel.models.mfa import (
+    MfaToken,
+    Passkey,
+    RecoveryCode,
+    TotpAuthenticator,
+    WebauthnChallenge,
+)
 from fastapi_auth.kernel.models.outbox_email import OutboxEmail
 from fastapi_auth.kernel.models.refresh_token import RefreshToken
 from fastapi_auth.kernel.models.registration import Registration
@@ -13,10 +20,15 @@ __all__ = [
     "AuthSession",
     "Base",
     "EmailChange",
+    "MfaToken",
     "OutboxEmail",
+    "Passkey",
+    "RecoveryCode",
     "RefreshToken",
     "Registration",
     "SecurityEvent",
+    "TotpAuthenticator",
     "User",
+    "WebauthnChallenge",
     "utcnow",
 ]

@@ -25,3 +25,6 @@ class AuthSession(IdMixin, CreatedAtMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
     security_stamp: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    amr: Mapped[str] = mapped_column(String(32), default="pwd", server_default=text("'pwd'"))
+    """How the login proved who it was (RFC 8176 names, space-separated: `pwd`,
+    `pwd otp`, `pwd rec`, `hwk`, `pwd hwk`): every access token of the session says so."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, text
+from sqlalchemy import JSON, String, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +41,10 @@ class User(IdMixin, CreatedAtMixin, Base):
     is_verified: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     security_stamp: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    mfa_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Whether the account has a second factor (a confirmed app or a passkey): kept on the
+    row, written by the credential change that adds or removes one, so that login and
+    `/users/me` read it with the account instead of asking two more tables."""
     user_metadata: Mapped[dict[str, Any]] = mapped_column(
         JSON_OBJECT, default=dict, server_default=text("'{}'")
     )

@@ -77,3 +77,20 @@ def test_project_name_still_names_the_product_but_never_the_issuer() -> None:
     assert (old.app_name, old.token_issuer) == ("Acme", "http://localhost:8000")
     both = Settings(_env_file=None, project_name="Old", app_name="New")
     assert both.app_name == "New"
+
+
+async def test_the_authenticator_app_shows_the_display_name_not_the_token_issuer(
+    make_app: AppFactory, mailbox: Mailbox
+) -> None:
+    """The otpauth URI's issuer is what an authenticator app lists the account under:
+    the product's name, like every other place a person reads it."""
+    app = await make_app(app_name="Acme Notes", jwt_issuer="https://accounts.acme.example")
+    async with http_client(app) as http:
+        account = await logged_in(http, mailbox)
+        setup = await http.post(
+            "/users/me/mfa/totp/setup", json={"password": account.password}, headers=account.headers
+        )
+    assert setup.status_code == 200, setup.text
+    uri = setup.json()["otpauth_uri"]
+    assert "issuer=Acme%20Notes" in uri
+    assert "accounts.acme.example" not in uri

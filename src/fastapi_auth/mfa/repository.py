@@ -53,15 +53,20 @@ class TotpRepository:
             )
         )
 
-    async def confirm(self, user_id: uuid.UUID, stamp: int, step: int, now: datetime) -> bool:
-        """The pending app made under `stamp` becomes the account's, its first code's step
-        spent; False when it was replaced, confirmed already, or a credential changed."""
+    async def confirm(
+        self, user_id: uuid.UUID, stamp: int, step: int, now: datetime, *, sealed_secret: bytes
+    ) -> bool:
+        """The pending app made under `stamp` with the secret the first code was checked
+        against becomes the account's, that code's step spent; False when it was replaced
+        (by a setup that raced the confirmation), confirmed already, or a credential
+        changed."""
         result = await self.session.execute(
             update(TotpAuthenticator)
             .where(
                 TotpAuthenticator.user_id == user_id,
                 TotpAuthenticator.confirmed_at.is_(None),
                 TotpAuthenticator.security_stamp == stamp,
+                TotpAuthenticator.secret_encrypted == sealed_secret,
             )
             .values(confirmed_at=now, last_used_step=step)
             .execution_options(synchronize_session=False)

@@ -158,7 +158,9 @@ class MfaService:
             raise InvalidMfaCode()
         turning_on = not user.mfa_enabled
         stamp = await self._change_factors(user, mfa_enabled=True, keep=session_id)
-        if not await self.totp.confirm(user.id, user.security_stamp, step, utcnow()):
+        if not await self.totp.confirm(
+            user.id, user.security_stamp, step, utcnow(), sealed_secret=pending.secret_encrypted
+        ):
             raise MfaSetupNotStarted()
         codes = await self._new_recovery_codes(user) if turning_on else []
         self._changed(user, stamp, client, session_id, "totp_enabled", turning_on=turning_on)

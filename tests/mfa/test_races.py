@@ -221,3 +221,60 @@ async def test_a_setup_that_replaces_the_secret_while_a_confirm_is_in_flight_win
     # the second secret is still pending, and its own code confirms it
     done = await confirm_totp(client, account, pyotp.TOTP(second_secret).at(clock.now))
     assert done.status_code == 200, done.text
+
+
+# -- the second step racing the account's deletion -----------------------------------------
+
+
+def hold_second_steps(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """Each second step waits after counting its try (the `mfa_token` row taken) and before
+    taking the account's row, until the test releases it."""
+    reached, release = asyncio.Event(), asyncio.Event()
+    original: Callable[..., Awaitable[Any]] = MfaService.live_account
+
+    async def held(self: MfaService, *args: Any, **kwargs: Any) -> Any:
+        reached.set()
+        await release.wait()
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MfaService, "live_account", held)
+    return reached, release
+
+
+async def test_a_deletion_while_a_second_step_holds_its_token_does_not_deadlock(
+    app: FastAPI,
+    make_app: AppFactory,
+    mailbox: Mailbox,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second step holds its `mfa_token` row and wants the account's; the deletion
+    must not hold the account's row and then want the token's (its cascade): it takes the
+    logins in flight first, in the documented order, so the two queue."""
+    async with two_instances(app, make_app, **FAST_HASHING) as (first, second):
+        mfa = await mfa_account(first, mailbox, clock)
+        token = await mfa_token(second, mfa.account)
+        reached, release = hold_second_steps(monkeypatch)
+        completing = asyncio.ensure_future(second_step(second, token, mfa.fresh_code()))
+        await asyncio.wait_for(reached.wait(), 10)
+        deleting = asyncio.ensure_future(
+            first.request(
+                "DELETE",
+                "/users/me",
+                json={"password": mfa.account.password},
+                headers=mfa.headers,
+            )
+        )
+        await asyncio.sleep(0.5)
+        release.set()
+        async with asyncio.timeout(30):
+            completed, deleted = await asyncio.gather(completing, deleting)
+        assert deleted.status_code in {200, 204}, deleted.text
+        assert completed.status_code in {200, 401}, completed.text
+        if completed.status_code == 200:
+            me = await first.get(
+                "/users/me", headers={"Authorization": f"Bearer {completed.json()['access_token']}"}
+            )
+            assert me.status_code == 401, "the account and its sessions are gone"
+        else:
+            assert completed.json()["code"] == "INVALID_TOKEN"

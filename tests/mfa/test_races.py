@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from fastapi_auth.mfa.service import MfaService
-from tests.conftest import AppFactory, two_instances
+from tests.conftest import AppFactory, http_client, two_instances
 from tests.mailbox import Mailbox
 from tests.mfa.conftest import (
     Clock,
@@ -28,7 +28,7 @@ from tests.mfa.conftest import (
     second_step,
     setup_totp,
 )
-from tests.support import count_events, logged_in
+from tests.support import count_events, hold_password_checks, logged_in
 
 ROUNDS = 4
 FAST_HASHING = {"argon2_memory_kib": 8_192, "argon2_time_cost": 1}
@@ -278,3 +278,28 @@ async def test_a_deletion_while_a_second_step_holds_its_token_does_not_deadlock(
             assert me.status_code == 401, "the account and its sessions are gone"
         else:
             assert completed.json()["code"] == "INVALID_TOKEN"
+
+
+async def test_a_password_step_racing_the_deletion_is_no_500(
+    make_app: AppFactory, mailbox: Mailbox, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The login has checked the password of an account with MFA when the account is
+    deleted on the other instance: the `mfa_token` it would hand out belongs to no one, and
+    the answer is the 401 of a login to a missing account, not a foreign-key 500."""
+    logins_app = await make_app()
+    held = hold_password_checks(logins_app, monkeypatch)
+    other = await make_app(email_dispatcher_enabled=False, **FAST_HASHING)
+    async with http_client(logins_app) as logins, http_client(other) as owner:
+        held.release()
+        mfa = await mfa_account(owner, mailbox, clock)
+        held.released.clear()
+        in_flight = asyncio.ensure_future(password_step(logins, mfa.account))
+        await held.until_held(1)
+        deleted = await owner.request(
+            "DELETE", "/users/me", json={"password": mfa.account.password}, headers=mfa.headers
+        )
+        assert deleted.status_code == 204, deleted.text
+        held.release()
+        answer = await in_flight
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["code"] == "INVALID_CREDENTIALS"

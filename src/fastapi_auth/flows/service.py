@@ -388,7 +388,7 @@ class AuthService:
         if not user.is_verified:
             raise EmailNotVerified()
         if user.mfa_enabled:
-            raise MfaRequired(self.mfa.begin_login(user), await self.mfa.methods(user))
+            raise MfaRequired(await self.mfa.begin_login(user), await self.mfa.methods(user))
         return await self._signed_in(user, user.security_stamp, client, PASSWORD_ONLY)
 
     async def complete_mfa_login(self, mfa_token: str, code: str, client: ClientInfo) -> TokenPair:

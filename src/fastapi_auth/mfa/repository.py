@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.kernel.models import (
@@ -22,6 +22,7 @@ from fastapi_auth.kernel.models import (
     Passkey,
     RecoveryCode,
     TotpAuthenticator,
+    User,
     WebauthnChallenge,
 )
 
@@ -53,15 +54,20 @@ class TotpRepository:
             )
         )
 
-    async def confirm(self, user_id: uuid.UUID, stamp: int, step: int, now: datetime) -> bool:
-        """The pending app made under `stamp` becomes the account's, its first code's step
-        spent; False when it was replaced, confirmed already, or a credential changed."""
+    async def confirm(
+        self, user_id: uuid.UUID, stamp: int, step: int, now: datetime, *, sealed_secret: bytes
+    ) -> bool:
+        """The pending app made under `stamp` with the secret the first code was checked
+        against becomes the account's, that code's step spent; False when it was replaced
+        (by a setup that raced the confirmation), confirmed already, or a credential
+        changed."""
         result = await self.session.execute(
             update(TotpAuthenticator)
             .where(
                 TotpAuthenticator.user_id == user_id,
                 TotpAuthenticator.confirmed_at.is_(None),
                 TotpAuthenticator.security_stamp == stamp,
+                TotpAuthenticator.secret_encrypted == sealed_secret,
             )
             .values(confirmed_at=now, last_used_step=step)
             .execution_options(synchronize_session=False)
@@ -192,8 +198,45 @@ class MfaTokenRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(self, token: MfaToken) -> None:
-        self.session.add(token)
+    async def add_if_current(self, token: MfaToken) -> bool:
+        """Inserts the login in flight only while its account exists, is active, verified
+        and at the stamp the password was checked under, in one statement: a deletion (or
+        a credential change) that got there between the password check and this leaves
+        nothing, instead of a foreign-key error. On PostgreSQL the account's row is read
+        `FOR KEY SHARE`, so a deletion in flight finishes first."""
+        source = (
+            select(
+                literal(token.id, MfaToken.id.type),
+                literal(token.token_hash, MfaToken.token_hash.type),
+                User.id,
+                User.security_stamp,
+                literal(0, MfaToken.attempts.type),
+                literal(token.created_at, MfaToken.created_at.type),
+                literal(token.expires_at, MfaToken.expires_at.type),
+            )
+            .where(
+                User.id == token.user_id,
+                User.security_stamp == token.security_stamp,
+                User.is_active,
+                User.is_verified,
+            )
+            .with_for_update(read=True, key_share=True)
+        )
+        inserted = await self.session.execute(
+            insert(MfaToken).from_select(
+                [
+                    "id",
+                    "token_hash",
+                    "user_id",
+                    "security_stamp",
+                    "attempts",
+                    "created_at",
+                    "expires_at",
+                ],
+                source,
+            )
+        )
+        return bool(inserted.rowcount == 1)  # type: ignore[attr-defined]
 
     async def claim_attempt(
         self, token_hash: str, now: datetime, max_attempts: int

@@ -30,6 +30,7 @@ from fastapi_auth.kernel.errors import (
     DomainError,
     EmailNotVerified,
     InvalidAccessToken,
+    InvalidCredentials,
     InvalidMfaCode,
     InvalidMfaToken,
     InvalidPassword,
@@ -158,7 +159,9 @@ class MfaService:
             raise InvalidMfaCode()
         turning_on = not user.mfa_enabled
         stamp = await self._change_factors(user, mfa_enabled=True, keep=session_id)
-        if not await self.totp.confirm(user.id, user.security_stamp, step, utcnow()):
+        if not await self.totp.confirm(
+            user.id, user.security_stamp, step, utcnow(), sealed_secret=pending.secret_encrypted
+        ):
             raise MfaSetupNotStarted()
         codes = await self._new_recovery_codes(user) if turning_on else []
         self._changed(user, stamp, client, session_id, "totp_enabled", turning_on=turning_on)
@@ -212,13 +215,16 @@ class MfaService:
 
     # -- the login's second step ------------------------------------------------------------
 
-    def begin_login(self, user: User) -> str:
+    async def begin_login(self, user: User) -> str:
         """The `mfa_token` of a login whose password was right: opaque, stored as a digest,
-        bound to the stamp the password was checked under."""
+        bound to the stamp the password was checked under. `InvalidCredentials`, as for a
+        login whose session could not be made, when the account was deleted or changed
+        its credentials since the password check."""
         token = secrets.token_urlsafe(MFA_TOKEN_BYTES)
         now = utcnow()
-        self.mfa_tokens.add(
+        stored = await self.mfa_tokens.add_if_current(
             MfaToken(
+                id=uuid.uuid4(),
                 token_hash=hash_mfa_token(token),
                 user_id=user.id,
                 security_stamp=user.security_stamp,
@@ -226,6 +232,8 @@ class MfaService:
                 expires_at=now + MFA_TOKEN_LIFETIME,
             )
         )
+        if not stored:
+            raise InvalidCredentials()
         return token
 
     async def methods(self, user: User) -> list[str]:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.kernel.errors import EmailTaken
-from fastapi_auth.kernel.models import EmailChange, User, utcnow
+from fastapi_auth.kernel.models import EmailChange, MfaToken, User, utcnow
 
 
 class UserRepository:
@@ -156,6 +156,16 @@ class UserRepository:
     async def delete(self, user_id: uuid.UUID) -> None:
         await self.session.execute(
             delete(User).where(User.id == user_id).execution_options(synchronize_session=False)
+        )
+
+    async def end_logins_in_flight(self, user_id: uuid.UUID) -> None:
+        """Deletes the account's `mfa_token`s before its row is taken: a second step holds
+        its token's row and then takes the account's, so a deletion that took the account's
+        row first and reached the tokens through the cascade would deadlock with it."""
+        await self.session.execute(
+            delete(MfaToken)
+            .where(MfaToken.user_id == user_id)
+            .execution_options(synchronize_session=False)
         )
 
 

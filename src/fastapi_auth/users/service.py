@@ -250,6 +250,7 @@ class UserService:
         session is still live; its sessions go with the row (a cascade), and a login racing
         the deletion inserts none."""
         await self._require_password(user, password, client)
+        await self.users.end_logins_in_flight(user.id)
         if await self.users.lock(user.id, user.security_stamp) is None:
             raise InvalidAccessToken()
         await self.sessions.hold_live(user, session_id)

@@ -42,6 +42,11 @@ from fastapi_auth.kernel.links import Links
 from fastapi_auth.kernel.middleware import DOCS_PATHS
 from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.password_gate import PasswordGate
+from fastapi_auth.kernel.password_policy import (
+    PasswordPolicy,
+    PasswordRules,
+    StandardPasswordPolicy,
+)
 from fastapi_auth.kernel.passwords import PasswordHasher, PwdlibPasswordHasher
 from fastapi_auth.kernel.principal import Authenticator, token_url_under
 from fastapi_auth.kernel.rate_limits import RateLimiter
@@ -107,11 +112,14 @@ def build_runtime(
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
     breached_passwords: BreachedPasswordChecker | None = None,
+    password_policy: PasswordPolicy | None = None,
     hooks: Hooks | None = None,
 ) -> Runtime:
     """The one place the parts are built and each service is handed the ones it uses.
 
-    `prefix`: the path every route (and so every emailed link) is mounted under."""
+    `prefix`: the path every route (and so every emailed link) is mounted under.
+    `password_policy`: the host's own rule for new passwords, checked after the standard
+    ones (which it cannot loosen) and before the breached-password check."""
     prefix = _checked_prefix(prefix)
     database = Database(settings)
     hooks = hooks if hooks is not None else Hooks()
@@ -123,6 +131,9 @@ def build_runtime(
     attempts = PasswordAttempts(settings)
     limiter = RateLimiter(settings)
     gate = PasswordGate(passwords, attempts)
+    password_rules = PasswordRules(
+        StandardPasswordPolicy(settings.password_min_length), breached, password_policy
+    )
     access_tokens = AccessTokenCodec(settings)
     links = Links(settings, LinkTokenCodec(settings), prefix=prefix)
     mailer = Mailer(EmailComposer(settings))
@@ -137,7 +148,7 @@ def build_runtime(
             security_events=SecurityEventService(session),
             password_gate=gate,
             passwords=passwords,
-            breached_passwords=breached,
+            password_rules=password_rules,
             limiter=limiter,
             mailer=mailer,
             links=links,
@@ -151,7 +162,7 @@ def build_runtime(
             sessions=sessions(session),
             password_gate=gate,
             passwords=passwords,
-            breached_passwords=breached,
+            password_rules=password_rules,
             attempts=attempts,
             limiter=limiter,
             mailer=mailer,
@@ -163,6 +174,7 @@ def build_runtime(
     for part in (
         settings,
         database,
+        password_rules,
         fast_path,
         access_tokens,
         gate,
@@ -310,6 +322,8 @@ def mount(
     hooks: Hooks | None = None,
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
+    password_policy: PasswordPolicy | None = None,
+    breached_passwords: BreachedPasswordChecker | None = None,
     migrate: bool = False,
 ) -> Runtime:
     """This package inside `app`: its routes under `prefix`, its parts started before the
@@ -322,6 +336,8 @@ def mount(
         hooks=hooks,
         password_hasher=password_hasher,
         email_sender=email_sender,
+        password_policy=password_policy,
+        breached_passwords=breached_passwords,
     )
     install(app, runtime)
     hosts_lifespan = app.router.lifespan_context
@@ -348,6 +364,8 @@ def create_app(
     hooks: Hooks | None = None,
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
+    password_policy: PasswordPolicy | None = None,
+    breached_passwords: BreachedPasswordChecker | None = None,
     owns_process: bool = False,
 ) -> FastAPI:
     """`owns_process`: the app is all this process serves (as `fastapi_auth.main:app`
@@ -359,6 +377,8 @@ def create_app(
         hooks=hooks,
         password_hasher=password_hasher,
         email_sender=email_sender,
+        password_policy=password_policy,
+        breached_passwords=breached_passwords,
     )
     app = FastAPI(
         title=settings.project_name,

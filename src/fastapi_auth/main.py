@@ -8,6 +8,7 @@ auth = mount(app, Settings(), prefix="/id")  # its own routes, errors and header
 
 from __future__ import annotations
 
+import copy
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -43,6 +44,7 @@ from fastapi_auth.kernel.middleware import DOCS_PATHS
 from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.password_gate import PasswordGate
 from fastapi_auth.kernel.password_policy import (
+    MIN_PASSWORD_LENGTH,
     PasswordPolicy,
     PasswordRules,
     StandardPasswordPolicy,
@@ -181,7 +183,7 @@ def build_runtime(
         limiter,
         Authenticator(access_tokens, LiveSessions(fast_path)),
         TokenRotation(RefreshRotations(fast_path), database, access_tokens, sessions),
-        Pages(prefix=prefix),
+        Pages(prefix=prefix, password_min_length=settings.password_min_length),
         RouteGuard(
             max_body_bytes=settings.max_body_bytes,
             trusted_proxies=tuple(settings.trusted_proxies),
@@ -282,6 +284,8 @@ def install(app: FastAPI, runtime: Runtime, *, standalone: bool = False) -> None
         app.include_router(router, prefix=runtime.prefix)
     if runtime.prefix:
         _token_url_in_docs(app, runtime.prefix)
+    if runtime.settings.password_min_length != MIN_PASSWORD_LENGTH:
+        _password_length_in_docs(app, runtime.prefix, runtime.settings.password_min_length)
     app.mount(
         runtime.prefix + STATIC_PATH,
         GuardedStatic(StaticFiles(directory=STATIC_DIR)),
@@ -309,6 +313,42 @@ def _token_url_in_docs(app: FastAPI, prefix: str) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             token_url_under(prefix, build())
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+NEW_PASSWORD_FIELDS = {
+    "/auth/register": "password",
+    "/auth/reset-password": "new_password",
+    "/users/change-password": "new_password",
+}
+"""Each route that takes a new password, and the field that carries it."""
+
+
+def _password_length_in_docs(app: FastAPI, prefix: str, min_length: int) -> None:
+    """The docs' `minLength` of each new password is `PASSWORD_MIN_LENGTH`, as enforced,
+    not the schema's static 8, so generated clients check what the server will. Copies
+    what it changes: a route's `openapi_extra` is one dict shared by every app."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.get("components", {}).get("schemas", {})
+            for path, field in NEW_PASSWORD_FIELDS.items():
+                operation = schema.get("paths", {}).get(prefix + path, {}).get("post")
+                if operation is None or "requestBody" not in operation:
+                    continue
+                operation["requestBody"] = body = copy.deepcopy(operation["requestBody"])
+                for media in body.get("content", {}).values():
+                    model = media.get("schema", {})
+                    name = model.get("$ref", "").rpartition("/")[2]
+                    if name in components:
+                        components[name] = model = copy.deepcopy(components[name])
+                    prop = model.get("properties", {}).get(field, {})
+                    if "minLength" in prop:
+                        prop["minLength"] = min_length
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]

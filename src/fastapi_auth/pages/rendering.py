@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fastapi_auth.kernel.components import components_of
 from fastapi_auth.kernel.error_handlers import AnswerError
+from fastapi_auth.kernel.password_policy import MIN_PASSWORD_LENGTH
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -56,13 +57,21 @@ class Pages:
     """The pages of one app, which know where its routes and files are (the prefix it
     was mounted under)."""
 
-    def __init__(self, *, prefix: str = "") -> None:
+    def __init__(self, *, prefix: str = "", password_min_length: int = MIN_PASSWORD_LENGTH) -> None:
         self.prefix = prefix
-        self.globals: dict[str, Any] = {"base": prefix, "static": prefix + STATIC_PATH}
+        self.password_min_length = password_min_length
+        """The reset form's `minlength`, so a browser says "too short" as the API would."""
+        self.globals: dict[str, Any] = {
+            "base": prefix,
+            "static": prefix + STATIC_PATH,
+            "password_min_length": password_min_length,
+        }
 
     def under(self, root_path: str) -> Pages:
         """The same pages as a sub-application mounted at `root_path` serves them."""
-        return Pages(prefix=root_path + self.prefix) if root_path else self
+        if not root_path:
+            return self
+        return Pages(prefix=root_path + self.prefix, password_min_length=self.password_min_length)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = _templates.get_template(template).render(**self.globals, **context)

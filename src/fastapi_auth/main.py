@@ -8,6 +8,7 @@ auth = mount(app, Settings(), prefix="/id")  # its own routes, errors and header
 
 from __future__ import annotations
 
+import copy
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -43,6 +44,12 @@ from fastapi_auth.kernel.links import Links
 from fastapi_auth.kernel.middleware import DOCS_PATHS
 from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.password_gate import PasswordGate
+from fastapi_auth.kernel.password_policy import (
+    MIN_PASSWORD_LENGTH,
+    PasswordPolicy,
+    PasswordRules,
+    StandardPasswordPolicy,
+)
 from fastapi_auth.kernel.passwords import PasswordHasher, PwdlibPasswordHasher
 from fastapi_auth.kernel.principal import Authenticator, token_url_under
 from fastapi_auth.kernel.rate_limits import RateLimiter
@@ -113,11 +120,14 @@ def build_runtime(
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
     breached_passwords: BreachedPasswordChecker | None = None,
+    password_policy: PasswordPolicy | None = None,
     hooks: Hooks | None = None,
 ) -> Runtime:
     """The one place the parts are built and each service is handed the ones it uses.
 
-    `prefix`: the path every route (and so every emailed link) is mounted under."""
+    `prefix`: the path every route (and so every emailed link) is mounted under.
+    `password_policy`: the host's own rule for new passwords, checked after the standard
+    ones (which it cannot loosen) and before the breached-password check."""
     prefix = _checked_prefix(prefix)
     database = Database(settings)
     hooks = hooks if hooks is not None else Hooks()
@@ -129,6 +139,9 @@ def build_runtime(
     attempts = PasswordAttempts(settings)
     limiter = RateLimiter(settings)
     gate = PasswordGate(passwords, attempts)
+    password_rules = PasswordRules(
+        StandardPasswordPolicy(settings.password_min_length), breached, password_policy
+    )
     access_tokens = AccessTokenCodec(settings)
     links = Links(settings, LinkTokenCodec(settings), prefix=prefix)
     branding = Branding.from_settings(settings)
@@ -150,7 +163,7 @@ def build_runtime(
             security_events=SecurityEventService(session),
             password_gate=gate,
             passwords=passwords,
-            breached_passwords=breached,
+            password_rules=password_rules,
             limiter=limiter,
             mailer=mailer,
             links=links,
@@ -175,7 +188,7 @@ def build_runtime(
             sessions=sessions(session),
             password_gate=gate,
             passwords=passwords,
-            breached_passwords=breached,
+            password_rules=password_rules,
             attempts=attempts,
             limiter=limiter,
             mailer=mailer,
@@ -188,13 +201,14 @@ def build_runtime(
     for part in (
         settings,
         database,
+        password_rules,
         fast_path,
         access_tokens,
         gate,
         limiter,
         Authenticator(access_tokens, LiveSessions(fast_path)),
         TokenRotation(RefreshRotations(fast_path), database, access_tokens, sessions),
-        Pages(prefix=prefix, branding=branding),
+        Pages(prefix=prefix, branding=branding, password_min_length=settings.password_min_length),
         RouteGuard(
             max_body_bytes=settings.max_body_bytes,
             trusted_proxies=tuple(settings.trusted_proxies),
@@ -297,6 +311,8 @@ def install(app: FastAPI, runtime: Runtime, *, standalone: bool = False) -> None
         app.include_router(router, prefix=runtime.prefix)
     if runtime.prefix:
         _token_url_in_docs(app, runtime.prefix)
+    if runtime.settings.password_min_length != MIN_PASSWORD_LENGTH:
+        _password_length_in_docs(app, runtime.prefix, runtime.settings.password_min_length)
     app.mount(
         runtime.prefix + STATIC_PATH,
         GuardedStatic(StaticFiles(directory=STATIC_DIR)),
@@ -329,6 +345,42 @@ def _token_url_in_docs(app: FastAPI, prefix: str) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+NEW_PASSWORD_FIELDS = {
+    "/auth/register": "password",
+    "/auth/reset-password": "new_password",
+    "/users/change-password": "new_password",
+}
+"""Each route that takes a new password, and the field that carries it."""
+
+
+def _password_length_in_docs(app: FastAPI, prefix: str, min_length: int) -> None:
+    """The docs' `minLength` of each new password is `PASSWORD_MIN_LENGTH`, as enforced,
+    not the schema's static 8, so generated clients check what the server will. Copies
+    what it changes: a route's `openapi_extra` is one dict shared by every app."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.get("components", {}).get("schemas", {})
+            for path, field in NEW_PASSWORD_FIELDS.items():
+                operation = schema.get("paths", {}).get(prefix + path, {}).get("post")
+                if operation is None or "requestBody" not in operation:
+                    continue
+                operation["requestBody"] = body = copy.deepcopy(operation["requestBody"])
+                for media in body.get("content", {}).values():
+                    model = media.get("schema", {})
+                    name = model.get("$ref", "").rpartition("/")[2]
+                    if name in components:
+                        components[name] = model = copy.deepcopy(components[name])
+                    prop = model.get("properties", {}).get(field, {})
+                    if "minLength" in prop:
+                        prop["minLength"] = min_length
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def mount(
     app: FastAPI,
     settings: Settings | None = None,
@@ -337,6 +389,8 @@ def mount(
     hooks: Hooks | None = None,
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
+    password_policy: PasswordPolicy | None = None,
+    breached_passwords: BreachedPasswordChecker | None = None,
     migrate: bool = False,
 ) -> Runtime:
     """This package inside `app`: its routes under `prefix`, its parts started before the
@@ -349,6 +403,8 @@ def mount(
         hooks=hooks,
         password_hasher=password_hasher,
         email_sender=email_sender,
+        password_policy=password_policy,
+        breached_passwords=breached_passwords,
     )
     install(app, runtime)
     hosts_lifespan = app.router.lifespan_context
@@ -375,6 +431,8 @@ def create_app(
     hooks: Hooks | None = None,
     password_hasher: PasswordHasher | None = None,
     email_sender: EmailSender | None = None,
+    password_policy: PasswordPolicy | None = None,
+    breached_passwords: BreachedPasswordChecker | None = None,
     owns_process: bool = False,
 ) -> FastAPI:
     """`owns_process`: the app is all this process serves (as `fastapi_auth.main:app`
@@ -386,6 +444,8 @@ def create_app(
         hooks=hooks,
         password_hasher=password_hasher,
         email_sender=email_sender,
+        password_policy=password_policy,
+        breached_passwords=breached_passwords,
     )
     app = FastAPI(
         title=settings.app_name,

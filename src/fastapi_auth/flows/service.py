@@ -23,7 +23,6 @@ from fastapi_auth.email.service import Mailer
 from fastapi_auth.flows.repository import RegistrationRepository
 from fastapi_auth.flows.schemas import RegisterRequest
 from fastapi_auth.kernel.addresses import email_key
-from fastapi_auth.kernel.breached_passwords import BreachedPasswordChecker, refuse_breached
 from fastapi_auth.kernel.client import ClientInfo
 from fastapi_auth.kernel.db import Database
 from fastapi_auth.kernel.errors import (
@@ -32,13 +31,12 @@ from fastapi_auth.kernel.errors import (
     InvalidCredentials,
     InvalidLinkToken,
     MfaRequired,
-    WeakPassword,
 )
 from fastapi_auth.kernel.links import ActivationLink, Links
 from fastapi_auth.kernel.models import EmailChange, Registration, User, utcnow
 from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.password_gate import PasswordCheck, PasswordGate
-from fastapi_auth.kernel.password_policy import password_weakness
+from fastapi_auth.kernel.password_policy import PasswordRules
 from fastapi_auth.kernel.passwords import PasswordHasher
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.security_log import SecurityEventType, announce, record_event
@@ -88,7 +86,7 @@ class AuthService:
         sessions: SessionService,
         password_gate: PasswordGate,
         passwords: PasswordHasher,
-        breached_passwords: BreachedPasswordChecker,
+        password_rules: PasswordRules,
         attempts: PasswordAttempts,
         limiter: RateLimiter,
         mailer: Mailer,
@@ -102,7 +100,7 @@ class AuthService:
         self.mfa = mfa
         self.password_gate = password_gate
         self.passwords = passwords
-        self.breached_passwords = breached_passwords
+        self.password_rules = password_rules
         self.attempts = attempts
         self.limiter = limiter
         self.mailer = mailer
@@ -149,7 +147,9 @@ class AuthService:
         computed first in every case and every branch queues exactly one email. The
         verification email carries nothing the registrant wrote."""
         key = email_key(request.email)
-        await refuse_breached(self.breached_passwords, request.password, "password")
+        await self.password_rules.refuse_weak(
+            request.password, email=request.email, field="password"
+        )
         await self.limiter.hit("emails_per_address", key)
         password_hash = await self.passwords.hash(request.password)
         existing = await self.users.get_by_email_key(key)
@@ -460,8 +460,5 @@ class AuthService:
         await self._activate(registration, new_hash, client)
 
     async def _hash_new_password(self, new_password: str, email: str) -> str:
-        reason = password_weakness(new_password, email)
-        if reason:
-            raise WeakPassword(reason)
-        await refuse_breached(self.breached_passwords, new_password, "new_password")
+        await self.password_rules.refuse_weak(new_password, email=email)
         return await self.passwords.hash(new_password)

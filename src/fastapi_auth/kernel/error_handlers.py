@@ -150,7 +150,13 @@ def redact_validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[s
 async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     if isinstance(exc, WeakPassword):
-        error = {"loc": ["body", exc.field], "msg": exc.message, "type": "weak_password"}
+        error: dict[str, Any] = {
+            "loc": ["body", exc.field],
+            "msg": exc.message,
+            "type": exc.error_type,
+        }
+        if exc.context:
+            error["ctx"] = exc.context
         return JSONResponse({"detail": [error]}, status_code=422)
     headers = {**exc.headers, **exc.extra_headers}
     if exc.extra_body:

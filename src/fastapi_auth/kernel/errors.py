@@ -107,10 +107,26 @@ class WeakPassword(DomainError):
 
     status_code = 422
     code = "WEAK_PASSWORD"
+    error_type: ClassVar[str] = "weak_password"
+    """The item's `type` in that shape."""
 
     def __init__(self, reason: str, field: str = "new_password") -> None:
         super().__init__(reason)
         self.field = field
+        self.context: dict[str, int] = {}
+        """The item's `ctx`, when it has one."""
+
+
+class PasswordTooShort(WeakPassword):
+    """Shorter than `PASSWORD_MIN_LENGTH`: answered word for word as the request schema
+    answers a password under the contract's 8 (pydantic's `string_too_short`), so a
+    client reads one shape whatever the setting."""
+
+    error_type = "string_too_short"
+
+    def __init__(self, min_length: int, field: str = "new_password") -> None:
+        super().__init__(f"String should have at least {min_length} characters", field)
+        self.context = {"min_length": min_length}
 
 
 class InvalidMetadata(DomainError):

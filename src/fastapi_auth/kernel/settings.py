@@ -159,6 +159,12 @@ class Settings(BaseSettings):
     webauthn_origins: Annotated[list[str], NoDecode] = []
     """Unset: the origin of `FRONTEND_URL`."""
 
+    password_min_length: int = Field(default=8, ge=8, le=128)
+    """The contract's floor (and NIST SP 800-63B-4's for passwords used with a second
+    factor) is 8, which the request schema enforces everywhere; 15 is NIST's minimum for
+    a password that is the only factor. Never below 8, so the published schema's
+    `minLength` stays true; at most the maximum length, 128."""
+
     argon2_memory_kib: int = Field(default=19_456, ge=8_192)
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_parallelism: int = Field(default=1, ge=1)

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from fastapi_auth.kernel.branding import Branding
 from fastapi_auth.kernel.components import components_of
 from fastapi_auth.kernel.error_handlers import AnswerError
+from fastapi_auth.kernel.password_policy import MIN_PASSWORD_LENGTH
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -58,12 +59,21 @@ class Pages:
     was mounted under) and how they look (`branding`: the name, logo and colour, and
     the sign-in link a successful verification or reset offers)."""
 
-    def __init__(self, *, prefix: str = "", branding: Branding | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        prefix: str = "",
+        branding: Branding | None = None,
+        password_min_length: int = MIN_PASSWORD_LENGTH,
+    ) -> None:
         self.prefix = prefix
         self.branding = branding or Branding()
+        self.password_min_length = password_min_length
+        """The reset form's `minlength`, so a browser says "too short" as the API would."""
         self.globals: dict[str, Any] = {
             "base": prefix,
             "static": prefix + STATIC_PATH,
+            "password_min_length": password_min_length,
             "brand_style": self.branding.page_style,
             **self.branding.template_variables,
         }
@@ -72,7 +82,11 @@ class Pages:
         """The same pages as a sub-application mounted at `root_path` serves them."""
         if not root_path:
             return self
-        return Pages(prefix=root_path + self.prefix, branding=self.branding)
+        return Pages(
+            prefix=root_path + self.prefix,
+            branding=self.branding,
+            password_min_length=self.password_min_length,
+        )
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = _templates.get_template(template).render(**self.globals, **context)

@@ -17,7 +17,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from fastapi_auth.email.service import Mailer
 from fastapi_auth.kernel.addresses import email_key
-from fastapi_auth.kernel.breached_passwords import BreachedPasswordChecker, refuse_breached
 from fastapi_auth.kernel.client import ClientInfo
 from fastapi_auth.kernel.errors import (
     EmailTaken,
@@ -25,12 +24,11 @@ from fastapi_auth.kernel.errors import (
     InvalidMetadata,
     InvalidPassword,
     NotFound,
-    WeakPassword,
 )
 from fastapi_auth.kernel.links import Links
 from fastapi_auth.kernel.models import EmailChange, User, utcnow
 from fastapi_auth.kernel.password_gate import PasswordCheck, PasswordGate
-from fastapi_auth.kernel.password_policy import password_weakness
+from fastapi_auth.kernel.password_policy import PasswordRules
 from fastapi_auth.kernel.passwords import PasswordHasher
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.security_log import SecurityEventType, record_event
@@ -69,7 +67,7 @@ class UserService:
         security_events: SecurityEventService,
         password_gate: PasswordGate,
         passwords: PasswordHasher,
-        breached_passwords: BreachedPasswordChecker,
+        password_rules: PasswordRules,
         limiter: RateLimiter,
         mailer: Mailer,
         links: Links,
@@ -80,7 +78,7 @@ class UserService:
         self.security_events = security_events
         self.password_gate = password_gate
         self.passwords = passwords
-        self.breached_passwords = breached_passwords
+        self.password_rules = password_rules
         self.limiter = limiter
         self.mailer = mailer
         self.links = links
@@ -207,10 +205,7 @@ class UserService:
     ) -> None:
         """Keeps the calling session (carried to the new stamp) and ends every other."""
         await self._require_password(user, current_password, client)
-        reason = password_weakness(new_password, user.email)
-        if reason:
-            raise WeakPassword(reason)
-        await refuse_breached(self.breached_passwords, new_password, "new_password")
+        await self.password_rules.refuse_weak(new_password, email=user.email)
         new_hash = await self.passwords.hash(new_password)
         stamp = await self.security.apply(
             CredentialChange(

@@ -1,0 +1,20 @@
+import io, re, time, segno, pyotp
+uri = pyotp.TOTP(pyotp.random_base32()).provisioning_uri(name="ada@example.com", issuer_name="Example Co")
+qr = segno.make(uri, micro=False)          # or segno.make_qr(uri); default error level L (boost_error raises it if free)
+print("version", qr.version, "error", qr.error, "designator", qr.designator, "symbol_size(scale=4)", qr.symbol_size(scale=4))
+inline = qr.svg_inline(scale=4)
+print("svg_inline:", inline[:160], "...", len(inline), "chars; has xmlns:", "xmlns" in inline, "xmldecl:", inline.startswith("<?xml"))
+buf = io.BytesIO()
+qr.save(buf, kind="svg", xmldecl=False, scale=4, border=4, nl=False)   # svgns defaults True
+standalone = buf.getvalue().decode()
+print("standalone:", standalone[:180], "...", len(standalone), "chars")
+print("tags used:", sorted(set(re.findall(r"<(\w+)", standalone))))
+print("omitsize (viewBox, scales with CSS):", qr.svg_inline(omitsize=True)[:120])
+print("title escaping:", segno.make("x", micro=False).svg_inline(title='<script>"&')[:200])
+print("short content default make() ->", segno.make("123456").designator, "| micro=False ->", segno.make("123456", micro=False).designator)
+t = time.perf_counter()
+for _ in range(100): segno.make(uri, micro=False).svg_inline(scale=4)
+print(f"{(time.perf_counter()-t)*10:.2f} ms per QR+SVG")
+print("data uri:", qr.svg_data_uri(scale=4)[:100])
+with open("/tmp/research/qr.svg", "w") as fh:
+    fh.write(standalone)

@@ -58,8 +58,10 @@ from fastapi_auth.kernel.schema_check import SchemaCheck
 from fastapi_auth.kernel.secret_box import SecretBox
 from fastapi_auth.kernel.settings import ConfigurationError, Settings, describe
 from fastapi_auth.kernel.tokens import AccessTokenCodec, LinkTokenCodec
+from fastapi_auth.mfa.router import passkeys_router
 from fastapi_auth.mfa.router import router as mfa_router
 from fastapi_auth.mfa.service import TOTP_SECRET_PURPOSE, MfaService
+from fastapi_auth.mfa.webauthn import RelyingParty
 from fastapi_auth.migrations.config import VERSION_TABLE, script_head
 from fastapi_auth.pages.rendering import STATIC_DIR, STATIC_PATH, Pages
 from fastapi_auth.pages.router import router as pages_router
@@ -79,6 +81,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     # `OPENAPI_TAGS`.
     users_router,
     mfa_router,
+    passkeys_router,
     sessions_router,
     auth_router,
     security_events_router,
@@ -89,7 +92,10 @@ ROUTERS: tuple[APIRouter, ...] = (
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Register, verify the address, log in, refresh, reset."},
     {"name": "users", "description": "The signed-in user's own account."},
-    {"name": "mfa", "description": "Second factors: an authenticator app, recovery codes."},
+    {
+        "name": "mfa",
+        "description": "Second factors: an authenticator app, recovery codes, passkeys.",
+    },
     {"name": "sessions", "description": "Where the account is signed in, and its history."},
     {"name": "health", "description": "For load balancers and orchestrators."},
 ]
@@ -152,6 +158,9 @@ def build_runtime(
         else settings.signing_secret,
         TOTP_SECRET_PURPOSE,
     )
+    relying_party = RelyingParty(
+        settings.relying_party_id, settings.relying_party_name, settings.relying_party_origins
+    )
 
     def sessions(session: AsyncSession) -> SessionService:
         return SessionService(session, access_tokens, settings)
@@ -179,6 +188,7 @@ def build_runtime(
             mailer=mailer,
             links=links,
             issuer=settings.app_name,
+            relying_party=relying_party,
         )
 
     def flows(session: AsyncSession) -> AuthService:

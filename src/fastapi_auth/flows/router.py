@@ -33,6 +33,7 @@ from fastapi_auth.kernel.errors import (
     InvalidMfaToken,
     MfaCodeRefused,
     MfaRequired,
+    PasskeyRefused,
     RateLimited,
     UnsupportedMediaType,
     WeakPassword,
@@ -40,7 +41,12 @@ from fastapi_auth.kernel.errors import (
 from fastapi_auth.kernel.fields import MessageResponse
 from fastapi_auth.kernel.rate_limits import RateLimit
 from fastapi_auth.kernel.route_guard import GuardedRoute
-from fastapi_auth.mfa.schemas import MfaLoginRequest
+from fastapi_auth.mfa.schemas import (
+    MfaLoginRequest,
+    MfaTokenRequest,
+    PasskeyLoginRequest,
+    PasskeyOptionsRead,
+)
 from fastapi_auth.pages.rendering import PageAnswer, Pages, PagesDep, accepts_json
 from fastapi_auth.sessions.schemas import TOKEN_PAIR_LINKS, TokenPair
 
@@ -389,16 +395,70 @@ async def login(
     responses={
         200: TOKEN_PAIR_LINKS,
         **error_responses(
-            InvalidMfaToken, MfaCodeRefused, EmailNotVerified, AccountDisabled, RateLimited
+            InvalidMfaToken,
+            MfaCodeRefused,
+            PasskeyRefused,
+            EmailNotVerified,
+            AccountDisabled,
+            RateLimited,
         ),
     },
     dependencies=[RateLimit("login")],
 )
 async def login_mfa(body: MfaLoginRequest, client: ClientDep, service: AuthServiceDep) -> TokenPair:
-    """The login's second step: a code from the authenticator app or a recovery code.
-    The `mfa_token` lives 5 minutes, is spent by the login it completes, and dies after 5
-    wrong codes."""
-    return await service.complete_mfa_login(body.mfa_token, body.code, client)
+    """The login's second step: a code from the authenticator app or a recovery code
+    (`code`), or a passkey's assertion (`credential`) for the challenge of
+    `POST /auth/login/mfa/passkey-options`. The `mfa_token` lives 5 minutes, is spent by
+    the login it completes, and dies after 5 wrong tries, codes and passkeys alike."""
+    return await service.complete_mfa_login(
+        body.mfa_token, client, code=body.code, credential=body.credential
+    )
+
+
+@router.post(
+    "/login/mfa/passkey-options",
+    response_model=PasskeyOptionsRead,
+    responses=error_responses(InvalidMfaToken),
+)
+async def login_mfa_passkey_options(
+    body: MfaTokenRequest, service: AuthServiceDep
+) -> PasskeyOptionsRead:
+    """Request options naming this account's passkeys, for the second step; its
+    challenge is bound to the `mfa_token` (the newest one asked for is the one checked)."""
+    ceremony = await service.second_step_passkey_options(body.mfa_token)
+    return PasskeyOptionsRead(challenge_id=ceremony.challenge_id, options=ceremony.options)
+
+
+@router.post(
+    "/passkey/options",
+    response_model=PasskeyOptionsRead,
+    responses=error_responses(RateLimited),
+    dependencies=[RateLimit("login")],
+)
+async def passkey_login_options(service: AuthServiceDep) -> PasskeyOptionsRead:
+    """Options for a usernameless login: an empty allow list, so the browser offers the
+    discoverable passkeys it holds for this site. Rate-limited: each call stores a
+    challenge (single-use, 5 minutes)."""
+    ceremony = service.passkey_login_options()
+    return PasskeyOptionsRead(challenge_id=ceremony.challenge_id, options=ceremony.options)
+
+
+@router.post(
+    "/passkey/login",
+    response_model=TokenPair,
+    responses={
+        200: TOKEN_PAIR_LINKS,
+        **error_responses(PasskeyRefused, EmailNotVerified, AccountDisabled, RateLimited),
+    },
+    dependencies=[RateLimit("login")],
+)
+async def passkey_login(
+    body: PasskeyLoginRequest, client: ClientDep, service: AuthServiceDep
+) -> TokenPair:
+    """A passkey is both factors: tokens with `amr` `["hwk"]`. A disabled or unverified
+    account is told so only after the passkey verified, as a login tells it after the
+    password."""
+    return await service.login_with_passkey(body.challenge_id, body.credential, client)
 
 
 @router.post(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, TypeGuard
+from typing import Any, Literal, TypeGuard
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +42,7 @@ from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.security_log import SecurityEventType, announce, record_event
 from fastapi_auth.kernel.settings import Settings
 from fastapi_auth.kernel.tokens import PASSWORD_ONLY
-from fastapi_auth.mfa.service import MfaService
+from fastapi_auth.mfa.service import MfaService, PasskeyCeremony
 from fastapi_auth.sessions.schemas import TokenPair
 from fastapi_auth.sessions.service import (
     REVOKED_BY_EMAIL_CHANGE_CANCELLED,
@@ -71,6 +71,7 @@ class CancelledEmailChange:
 
 
 RACING_USE = timedelta(seconds=2)
+PASSKEY_ONLY = ("hwk",)
 
 
 def _moment(when: datetime) -> str:
@@ -391,11 +392,35 @@ class AuthService:
             raise MfaRequired(await self.mfa.begin_login(user), await self.mfa.methods(user))
         return await self._signed_in(user, user.security_stamp, client, PASSWORD_ONLY)
 
-    async def complete_mfa_login(self, mfa_token: str, code: str, client: ClientInfo) -> TokenPair:
-        """The second step: the session is made only now, and only while the account is at
-        the stamp the password was checked under."""
-        passed = await self.mfa.complete_with_code(mfa_token, code, client)
+    async def complete_mfa_login(
+        self,
+        mfa_token: str,
+        client: ClientInfo,
+        *,
+        code: str | None = None,
+        credential: dict[str, Any] | None = None,
+    ) -> TokenPair:
+        """The second step, with a code or a passkey's assertion: the session is made only
+        now, and only while the account is at the stamp the password was checked under."""
+        if credential is not None:
+            passed = await self.mfa.complete_with_passkey(mfa_token, credential, client)
+        else:
+            passed = await self.mfa.complete_with_code(mfa_token, code or "", client)
         return await self._signed_in(passed.user, passed.stamp, client, ("pwd", passed.factor))
+
+    async def second_step_passkey_options(self, mfa_token: str) -> PasskeyCeremony:
+        return await self.mfa.second_step_options(mfa_token)
+
+    def passkey_login_options(self) -> PasskeyCeremony:
+        return self.mfa.usernameless_options()
+
+    async def login_with_passkey(
+        self, challenge_id: uuid.UUID, credential: dict[str, Any], client: ClientInfo
+    ) -> TokenPair:
+        """A passkey is both factors (`amr` `["hwk"]`); the session is made under the stamp
+        the account is at, its row taken by the check."""
+        done = await self.mfa.login_with_passkey(challenge_id, credential, client)
+        return await self._signed_in(done.user, done.stamp, client, PASSKEY_ONLY)
 
     async def _signed_in(
         self, user: User, stamp: int, client: ClientInfo, amr: tuple[str, ...]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.kernel.models import (
@@ -364,16 +365,47 @@ class PasskeyRepository:
             select(Passkey).where(Passkey.credential_id == credential_id)
         )
 
+    async def add(self, passkey: Passkey) -> bool:
+        """False when the credential id is registered already (to any account): decided
+        by the unique index, in a savepoint, so two registrations racing with one
+        authenticator end with one row and the other's 409."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(passkey)
+                await self.session.flush([passkey])
+        except IntegrityError:
+            return False
+        return True
+
+    async def rename(self, passkey_id: uuid.UUID, user_id: uuid.UUID, name: str) -> bool:
+        result = await self.session.execute(
+            update(Passkey)
+            .where(Passkey.id == passkey_id, Passkey.user_id == user_id)
+            .values(name=name)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     async def advance_counter(
-        self, passkey_id: uuid.UUID, seen: int, new_count: int, now: datetime
+        self,
+        passkey_id: uuid.UUID,
+        seen: int,
+        new_count: int,
+        now: datetime,
+        *,
+        backed_up: bool | None = None,
     ) -> bool:
         """Records a use: only while the counter is still the `seen` one the assertion
         was checked against, so two assertions racing with one counter value let one in
-        (a counter that stays 0 is the authenticator's way of having none)."""
+        (a counter that stays 0 is the authenticator's way of having none). `backed_up`:
+        the flag as this assertion reported it (a passkey gets synced later)."""
+        values: dict[str, object] = {"sign_count": new_count, "last_used_at": now}
+        if backed_up is not None:
+            values["backed_up"] = backed_up
         result = await self.session.execute(
             update(Passkey)
             .where(Passkey.id == passkey_id, Passkey.sign_count == seen)
-            .values(sign_count=new_count, last_used_at=now)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from fastapi_auth.kernel.fields import AnyPassword, RequestModel
 
@@ -14,6 +16,15 @@ Code = Annotated[
     Field(description="A 6-digit code from the authenticator app, or a recovery code."),
 ]
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Credential = Annotated[
+    dict[str, Any],
+    Field(description="What `credential.toJSON()` returns in the browser."),
+]
+PasskeyName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    Field(description="A label for the list, e.g. the device it is on."),
+]
 
 
 class PasswordRequest(RequestModel):
@@ -42,5 +53,64 @@ class RecoveryCodesRead(BaseModel):
 
 
 class MfaLoginRequest(RequestModel):
+    """A code, or a passkey's assertion: exactly one of them."""
+
     mfa_token: OpaqueToken
-    code: Code
+    code: Code | None = None
+    credential: Credential | None = Field(
+        default=None,
+        description="A passkey assertion, as `credential.toJSON()` returns it, answering "
+        "`POST /auth/login/mfa/passkey-options`.",
+    )
+
+    @model_validator(mode="after")
+    def one_proof(self) -> MfaLoginRequest:
+        if (self.code is None) == (self.credential is None):
+            raise ValueError("send exactly one of code and credential")
+        return self
+
+
+class MfaTokenRequest(RequestModel):
+    mfa_token: OpaqueToken
+
+
+class PasskeyOptionsRead(BaseModel):
+    challenge_id: uuid.UUID = Field(description="Send it back with the credential.")
+    options: dict[str, Any] = Field(
+        description="The W3C JSON form of the options, for "
+        "`PublicKeyCredential.parseCreationOptionsFromJSON` (registration) or "
+        "`parseRequestOptionsFromJSON` (login)."
+    )
+
+
+class AddPasskeyRequest(RequestModel):
+    challenge_id: uuid.UUID
+    credential: Credential
+    name: PasskeyName | None = None
+
+
+class RenamePasskeyRequest(RequestModel):
+    name: PasskeyName
+
+
+class PasskeyLoginRequest(RequestModel):
+    challenge_id: uuid.UUID
+    credential: Credential
+
+
+class PasskeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    backed_up: bool = Field(description="Synced to a cloud account (survives a lost device).")
+    transports: list[str]
+
+
+class PasskeyAddedRead(BaseModel):
+    passkey: PasskeyRead
+    recovery_codes: list[str] = Field(
+        description="Shown this once when this passkey turned MFA on; else empty."
+    )

@@ -19,9 +19,10 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fastapi_auth.email.service import Mailer
 from fastapi_auth.kernel.client import ClientInfo
@@ -33,25 +34,37 @@ from fastapi_auth.kernel.errors import (
     InvalidCredentials,
     InvalidMfaCode,
     InvalidMfaToken,
+    InvalidPasskey,
     InvalidPassword,
     MfaAlreadyEnabled,
     MfaCodeRefused,
     MfaNotEnabled,
     MfaSetupNotStarted,
+    NotFound,
+    PasskeyExists,
+    PasskeyRefused,
 )
 from fastapi_auth.kernel.links import Links
-from fastapi_auth.kernel.models import MfaToken, User, utcnow
+from fastapi_auth.kernel.models import MfaToken, Passkey, User, WebauthnChallenge, utcnow
 from fastapi_auth.kernel.password_gate import PasswordCheck, PasswordGate
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.secret_box import SecretBox
 from fastapi_auth.kernel.security_log import SecurityEventType, record_event
 from fastapi_auth.mfa import one_time_codes
 from fastapi_auth.mfa.repository import (
+    ChallengeRepository,
     ClaimedAttempt,
     MfaTokenRepository,
+    PasskeyRepository,
     RecoveryCodeRepository,
     TotpRepository,
     factors_of,
+)
+from fastapi_auth.mfa.webauthn import (
+    Ceremony,
+    KnownCredential,
+    RelyingParty,
+    counter_went_back,
 )
 from fastapi_auth.users.account_security import (
     KEEP_EVERY_SESSION,
@@ -61,12 +74,14 @@ from fastapi_auth.users.account_security import (
 from fastapi_auth.users.repository import UserRepository
 
 MFA_TOKEN_LIFETIME = timedelta(minutes=5)
+CHALLENGE_LIFETIME = timedelta(minutes=5)
+DEFAULT_PASSKEY_NAME = "Passkey"
 MFA_TOKEN_ATTEMPTS = 5
 MFA_TOKEN_BYTES = 32
 TOTP_SECRET_PURPOSE = "fastapi-auth mfa totp-secret v1"
 REVOKED_BY_MFA_ENABLED = "mfa_enabled"
 
-SecondFactor = Literal["otp", "rec"]
+SecondFactor = Literal["otp", "rec", "hwk"]
 Change = Literal[
     "totp_enabled",
     "totp_disabled",
@@ -75,6 +90,10 @@ Change = Literal[
     "recovery_codes_regenerated",
     "recovery_code_used",
 ]
+
+
+def _known(passkey: Passkey) -> KnownCredential:
+    return KnownCredential(passkey.credential_id, [str(item) for item in passkey.transports])
 
 
 def hash_mfa_token(token: str) -> str:
@@ -86,6 +105,29 @@ class TotpSetup:
     secret: str
     otpauth_uri: str
     qr_svg: str
+
+
+@dataclass(frozen=True)
+class PasskeyCeremony:
+    """Options for the browser and the id of the challenge the server kept for them."""
+
+    challenge_id: uuid.UUID
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PasskeyAdded:
+    passkey: Passkey
+    recovery_codes: list[str]
+
+
+@dataclass(frozen=True)
+class PasskeyLogin:
+    """A usernameless login that verified: the account and the stamp it is at, with its
+    row taken (the session is made under that stamp)."""
+
+    user: User
+    stamp: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +151,7 @@ class MfaService:
         mailer: Mailer,
         links: Links,
         issuer: str,
+        relying_party: RelyingParty,
     ) -> None:
         self.session = session
         self.password_gate = password_gate
@@ -117,6 +160,9 @@ class MfaService:
         self.mailer = mailer
         self.links = links
         self.issuer = issuer
+        self.relying_party = relying_party
+        self.passkeys = PasskeyRepository(session)
+        self.challenges = ChallengeRepository(session)
         self.users = UserRepository(session)
         self.totp = TotpRepository(session)
         self.recovery_codes = RecoveryCodeRepository(session)
@@ -212,6 +258,224 @@ class MfaService:
         )
         self._notify(user, stamp, "recovery_codes_regenerated")
         return codes
+
+    # -- signed in: passkeys -----------------------------------------------------------------
+
+    async def passkey_creation_options(self, user: User) -> PasskeyCeremony:
+        """A registration challenge bound to the account and the stamp it was asked under:
+        a credential change before the passkey comes back kills it."""
+        existing = await self.passkeys.of_user(user.id)
+        ceremony = self.relying_party.creation_options(
+            user_handle=user.id.bytes,
+            user_name=user.email,
+            display_name=user.full_name or user.email,
+            exclude=[_known(passkey) for passkey in existing],
+        )
+        return self._keep(ceremony, "register", user_id=user.id, stamp=user.security_stamp)
+
+    async def add_passkey(
+        self,
+        user: User,
+        session_id: uuid.UUID,
+        challenge_id: uuid.UUID,
+        credential: dict[str, Any],
+        name: str | None,
+        client: ClientInfo,
+    ) -> PasskeyAdded:
+        """A credential change: turning MFA on ends every other session and returns the
+        recovery codes (shown once); with MFA on already every session stays."""
+        challenge = await self.challenges.take(challenge_id, "register", utcnow())
+        if (
+            challenge is None
+            or challenge.user_id != user.id
+            or challenge.security_stamp != user.security_stamp
+        ):
+            raise InvalidPasskey()
+        new = self.relying_party.verify_registration(credential, challenge.challenge)
+        if await self.passkeys.by_credential_id(new.credential_id) is not None:
+            raise PasskeyExists()
+        turning_on = not user.mfa_enabled
+        stamp = await self._change_factors(
+            user, mfa_enabled=True, keep=session_id if turning_on else KEEP_EVERY_SESSION
+        )
+        passkey = Passkey(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            credential_id=new.credential_id,
+            public_key=new.public_key,
+            sign_count=new.sign_count,
+            name=name or DEFAULT_PASSKEY_NAME,
+            transports=new.transports,
+            aaguid=new.aaguid,
+            backup_eligible=new.backup_eligible,
+            backed_up=new.backed_up,
+            created_at=utcnow(),
+        )
+        if not await self.passkeys.add(passkey):
+            raise PasskeyExists()
+        codes = await self._new_recovery_codes(user) if turning_on else []
+        self._changed(user, stamp, client, session_id, "passkey_added", turning_on=turning_on)
+        return PasskeyAdded(passkey=passkey, recovery_codes=codes)
+
+    async def list_passkeys(self, user: User) -> list[Passkey]:
+        return list(await self.passkeys.of_user(user.id))
+
+    async def rename_passkey(self, user: User, passkey_id: uuid.UUID, name: str) -> Passkey:
+        """Only a label: no credential changes, no notice."""
+        passkey = await self.passkeys.get(passkey_id, user.id)
+        if passkey is None or not await self.passkeys.rename(passkey_id, user.id, name):
+            raise NotFound()
+        set_committed_value(passkey, "name", name)  # what the UPDATE wrote, no second one
+        return passkey
+
+    async def remove_passkey(
+        self,
+        user: User,
+        session_id: uuid.UUID,
+        passkey_id: uuid.UUID,
+        password: str,
+        client: ClientInfo,
+    ) -> None:
+        """Behind the password; a credential change keeping every session. MFA stays on
+        while an authenticator app or another passkey remains; off, the recovery codes
+        go too."""
+        await self.require_password(user, password, client)
+        if await self.users.lock(user.id, user.security_stamp) is None:
+            raise InvalidAccessToken()
+        if not await self.passkeys.delete(passkey_id, user.id):
+            raise NotFound()
+        still_on = (await factors_of(self.session, user.id)).any_second_factor
+        stamp = await self._change_factors(user, mfa_enabled=still_on, keep=KEEP_EVERY_SESSION)
+        if not still_on:
+            await self.recovery_codes.delete_all(user.id)
+        self._changed(user, stamp, client, session_id, "passkey_removed", turning_off=not still_on)
+
+    # -- passkey logins ------------------------------------------------------------------------
+
+    def usernameless_options(self) -> PasskeyCeremony:
+        """An empty allow list: the browser offers whichever discoverable passkey of this
+        RP the user picks; the assertion says whose it is."""
+        return self._keep(self.relying_party.request_options([]), "login")
+
+    async def login_with_passkey(
+        self, challenge_id: uuid.UUID, credential: dict[str, Any], client: ClientInfo
+    ) -> PasskeyLogin:
+        """A passkey is both factors. The passkey is found by `rawId`; the unsigned
+        `userHandle` must name its owner. The account's state (disabled, unverified) is
+        told only once the signature verified, as a login tells it only after the
+        password."""
+        challenge = await self.challenges.take(challenge_id, "login", utcnow())
+        if challenge is None:
+            raise PasskeyRefused()
+        assertion = self.relying_party.read_assertion(credential)
+        passkey = await self.passkeys.by_credential_id(assertion.credential_id)
+        if passkey is None or assertion.user_handle != passkey.user_id.bytes:
+            raise PasskeyRefused()
+        stamp = await self.users.lock(passkey.user_id)
+        user = await self.users.get(passkey.user_id)
+        if stamp is None or user is None:
+            raise PasskeyRefused()
+        await self._use_passkey(
+            user, passkey, credential, challenge.challenge, client, second_step=False
+        )
+        if not user.is_active:
+            raise AccountDisabled()
+        if not user.is_verified:
+            raise EmailNotVerified()
+        return PasskeyLogin(user=user, stamp=stamp)
+
+    async def second_step_options(self, mfa_token: str) -> PasskeyCeremony:
+        """Request options naming the account's passkeys, the challenge bound to the
+        login in flight (its second step takes it by the token)."""
+        live = await self.mfa_tokens.find_live(
+            hash_mfa_token(mfa_token), utcnow(), MFA_TOKEN_ATTEMPTS
+        )
+        if live is None:
+            raise InvalidMfaToken()
+        passkeys = await self.passkeys.of_user(live.user_id)
+        ceremony = self.relying_party.request_options([_known(passkey) for passkey in passkeys])
+        return self._keep(ceremony, "mfa", user_id=live.user_id, mfa_token_id=live.token_id)
+
+    async def complete_with_passkey(
+        self, mfa_token: str, credential: dict[str, Any], client: ClientInfo
+    ) -> SecondStepPassed:
+        """Counted as one try on the token, like a code, before anything is checked; the
+        passkey must be one of this account's. Locks: the token's row, the account's,
+        then the passkey's."""
+        claimed = await self.claim_attempt(mfa_token)
+        user = await self.live_account(claimed)
+        challenge = await self.challenges.take_for_mfa_token(claimed.token_id, utcnow())
+        try:
+            if challenge is None:
+                raise PasskeyRefused()
+            assertion = self.relying_party.read_assertion(credential)
+            passkey = await self.passkeys.by_credential_id(assertion.credential_id)
+            if passkey is None or passkey.user_id != user.id:
+                raise PasskeyRefused()
+            if assertion.user_handle is not None and assertion.user_handle != user.id.bytes:
+                raise PasskeyRefused()
+        except PasskeyRefused:
+            self._failed(user, client, None)
+            raise
+        await self._use_passkey(
+            user, passkey, credential, challenge.challenge, client, second_step=True
+        )
+        await self.spend(claimed)
+        return SecondStepPassed(user=user, stamp=claimed.stamp, factor="hwk")
+
+    async def _use_passkey(
+        self,
+        user: User,
+        passkey: Passkey,
+        credential: dict[str, Any],
+        challenge: bytes,
+        client: ClientInfo,
+        *,
+        second_step: bool,
+    ) -> None:
+        """The signature first, then the counter: a counter that went back (a cloned
+        authenticator) is refused with an `mfa_failed` event, and only a genuine
+        signature can set that off. The counter moves by a conditional update, so of two
+        assertions racing with one counter value one gets in. A bad assertion is an
+        `mfa_failed` event only in a second step, whose password was right: in a
+        usernameless login anyone who knows a credential id could write them."""
+        try:
+            verified = self.relying_party.verify_assertion(
+                credential, challenge, passkey.public_key
+            )
+        except PasskeyRefused:
+            if second_step:
+                self._failed(user, client, None)
+            raise
+        seen = passkey.sign_count
+        if counter_went_back(seen, verified.sign_count) or not await self.passkeys.advance_counter(
+            passkey.id, seen, verified.sign_count, utcnow(), backed_up=verified.backed_up
+        ):
+            self._failed(user, client, None)
+            raise PasskeyRefused()
+
+    def _keep(
+        self,
+        ceremony: Ceremony,
+        purpose: str,
+        *,
+        user_id: uuid.UUID | None = None,
+        stamp: int | None = None,
+        mfa_token_id: uuid.UUID | None = None,
+    ) -> PasskeyCeremony:
+        now = utcnow()
+        challenge = WebauthnChallenge(
+            id=uuid.uuid4(),
+            purpose=purpose,
+            challenge=ceremony.challenge,
+            user_id=user_id,
+            security_stamp=stamp,
+            mfa_token_id=mfa_token_id,
+            created_at=now,
+            expires_at=now + CHALLENGE_LIFETIME,
+        )
+        self.challenges.add(challenge)
+        return PasskeyCeremony(challenge_id=challenge.id, options=ceremony.options)
 
     # -- the login's second step ------------------------------------------------------------
 

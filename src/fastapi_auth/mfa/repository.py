@@ -369,10 +369,12 @@ class PasskeyRepository:
         """False when the credential id is registered already (to any account): decided
         by the unique index, in a savepoint, so two registrations racing with one
         authenticator end with one row and the other's 409."""
+        columns = ("id", "user_id", "credential_id", "public_key", "sign_count", "name")
+        more = ("transports", "aaguid", "backup_eligible", "backed_up", "created_at")
+        values = {name: getattr(passkey, name) for name in (*columns, *more)}
         try:
             async with self.session.begin_nested():
-                self.session.add(passkey)
-                await self.session.flush([passkey])
+                await self.session.execute(insert(Passkey).values(**values))
         except IntegrityError:
             return False
         return True

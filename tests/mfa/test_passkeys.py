@@ -6,6 +6,9 @@ counter gone back)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +20,7 @@ from sqlalchemy import select
 from webauthn.helpers import bytes_to_base64url
 
 from fastapi_auth.kernel.models import Passkey, RecoveryCode
+from tests.conftest import AppFactory, two_instances
 from tests.mailbox import Mailbox
 from tests.mfa.conftest import Clock, enable_totp, event_types, me, mfa_token, password_step
 from tests.support import (
@@ -26,6 +30,7 @@ from tests.support import (
     database_of,
     logged_in,
     login_device,
+    queued_subjects,
     settings_of,
     stored_user,
     update_user,
@@ -190,6 +195,8 @@ async def test_a_second_passkey_keeps_every_session_and_returns_no_codes(
     assert added.json()["passkey"]["name"] == "Passkey"
     assert (await me(client, other_device)).status_code == 200
     assert (await me(client, holder.account.access_token)).status_code == 200
+    subjects = await queued_subjects(app, holder.account.email)
+    assert subjects[-2:] == ["Two-step sign-in is on", "Your sign-in methods changed"]
 
 
 async def login_device_with_passkey(client: httpx.AsyncClient, holder: PasskeyAccount) -> str:
@@ -361,6 +368,7 @@ async def test_list_rename_and_delete(
     )
     assert gone.status_code == 204, gone.text
     assert (await client.get("/users/me/passkeys", headers=holder.headers)).json() == []
+    assert (await queued_subjects(app, holder.account.email))[-1] == "Two-step sign-in is off"
     assert (await me(client, holder.account.access_token)).json()["mfa_enabled"] is False
     events = await event_types(client, holder.account)
     assert "passkey_removed" in events
@@ -667,3 +675,59 @@ async def test_passkey_options_need_a_live_mfa_token(client: httpx.AsyncClient) 
     )
     assert response.status_code == 401, response.text
     assert response.json()["code"] == "INVALID_TOKEN"
+
+
+# -- under concurrency ----------------------------------------------------------------------
+
+
+async def test_one_counter_value_on_many_logins_at_once_lets_one_in(
+    app: FastAPI, make_app: AppFactory, mailbox: Mailbox
+) -> None:
+    """A cloned authenticator racing the original with one counter value, on two
+    instances: the conditional update on the counter lets exactly one through."""
+    async with two_instances(app, make_app) as (first, second):
+        holder = await passkey_account(app, first, mailbox)
+        for counter in (5, 9):
+            clients = [first, second] * 4
+            asked = [await usernameless_options(first) for _ in clients]
+            answers = await asyncio.gather(
+                *(
+                    http.post(
+                        "/auth/passkey/login",
+                        json={
+                            "challenge_id": options["challenge_id"],
+                            "credential": holder.device.get(
+                                options["options"], holder.origin, sign_count=counter
+                            ),
+                        },
+                    )
+                    for http, options in zip(clients, asked, strict=True)
+                )
+            )
+            assert Counter(answer.status_code for answer in answers) == {200: 1, 401: 7}
+            assert (await stored_passkey(app, holder.account.email)).sign_count == counter
+
+
+async def test_one_credential_registered_by_two_accounts_at_once_is_one_passkey(
+    app: FastAPI, make_app: AppFactory, mailbox: Mailbox
+) -> None:
+    async with two_instances(app, make_app) as (first, second):
+        accounts = [await logged_in(first, mailbox) for _ in range(2)]
+        credential_id = os.urandom(32)
+        asked = [await creation_options(first, account) for account in accounts]
+        bodies = [
+            {
+                "challenge_id": options["challenge_id"],
+                "credential": SoftAuthenticator().create(
+                    options["options"], origin_of(app), credential_id=credential_id
+                ),
+            }
+            for options in asked
+        ]
+        answers = await asyncio.gather(
+            *(
+                http.post("/users/me/passkeys", json=body, headers=account.headers)
+                for http, body, account in zip((first, second), bodies, accounts, strict=True)
+            )
+        )
+    assert sorted(answer.status_code for answer in answers) == [201, 409]

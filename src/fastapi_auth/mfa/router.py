@@ -168,7 +168,7 @@ async def list_passkeys(principal: AttachedPrincipal, service: MfaServiceDep) ->
 
 
 @passkeys_router.patch(
-    "/{passkey_id}",
+    "/{passkey_id:uuid}",
     response_model=PasskeyRead,
     responses=error_responses(*AUTHENTICATION_ERRORS, NotFound),
 )
@@ -185,7 +185,7 @@ async def rename_passkey(
 
 
 @passkeys_router.delete(
-    "/{passkey_id}",
+    "/{passkey_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(*AUTHENTICATION_ERRORS, InvalidPassword, NotFound, RateLimited),
 )

@@ -1,5 +1,5 @@
 """The one gate every password check goes through: login, change password, email
-change, account deletion.
+change, account deletion, changing a second factor.
 
 It takes the attempt's place in the lockout and the account cap before the hash is
 checked (`PasswordAttempts`), so concurrent guesses are counted before any of them is
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_auth.kernel.client import ClientInfo
+from fastapi_auth.kernel.errors import InvalidPassword
+from fastapi_auth.kernel.models import User
 from fastapi_auth.kernel.password_attempts import PasswordAttempts
 from fastapi_auth.kernel.passwords import PasswordHasher, Verification
 from fastapi_auth.kernel.security_log import SecurityEventType, record_event_if_account_exists
@@ -55,3 +57,21 @@ class PasswordGate:
                 session, check.user_id, check.failure_event, check.client
             )
         return verification
+
+    async def require_account_password(
+        self, session: AsyncSession, user: User, password: str, client: ClientInfo
+    ) -> None:
+        """A signed-in account entering its password again before a change: `InvalidPassword`
+        (which commits its failure's event) unless it is right."""
+        verification = await self.check(
+            session,
+            PasswordCheck(
+                account=user.email_key,
+                password=password,
+                password_hash=user.password_hash,
+                user_id=user.id,
+                client=client,
+            ),
+        )
+        if not verification.valid:
+            raise InvalidPassword()

@@ -35,7 +35,6 @@ from fastapi_auth.kernel.errors import (
     InvalidMfaCode,
     InvalidMfaToken,
     InvalidPasskey,
-    InvalidPassword,
     MfaAlreadyEnabled,
     MfaCodeRefused,
     MfaNotEnabled,
@@ -46,7 +45,7 @@ from fastapi_auth.kernel.errors import (
 )
 from fastapi_auth.kernel.links import Links
 from fastapi_auth.kernel.models import MfaToken, Passkey, User, WebauthnChallenge, utcnow
-from fastapi_auth.kernel.password_gate import PasswordCheck, PasswordGate
+from fastapi_auth.kernel.password_gate import PasswordGate
 from fastapi_auth.kernel.rate_limits import RateLimiter
 from fastapi_auth.kernel.secret_box import SecretBox
 from fastapi_auth.kernel.security_log import SecurityEventType, record_event
@@ -546,18 +545,7 @@ class MfaService:
     # -- shared --------------------------------------------------------------------------
 
     async def require_password(self, user: User, password: str, client: ClientInfo) -> None:
-        verification = await self.password_gate.check(
-            self.session,
-            PasswordCheck(
-                account=user.email_key,
-                password=password,
-                password_hash=user.password_hash,
-                user_id=user.id,
-                client=client,
-            ),
-        )
-        if not verification.valid:
-            raise InvalidPassword()
+        await self.password_gate.require_account_password(self.session, user, password, client)
 
     async def check_code(
         self,

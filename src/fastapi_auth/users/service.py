@@ -27,7 +27,7 @@ from fastapi_auth.kernel.errors import (
 )
 from fastapi_auth.kernel.links import Links
 from fastapi_auth.kernel.models import EmailChange, User, utcnow
-from fastapi_auth.kernel.password_gate import PasswordCheck, PasswordGate
+from fastapi_auth.kernel.password_gate import PasswordGate
 from fastapi_auth.kernel.password_policy import PasswordRules
 from fastapi_auth.kernel.passwords import PasswordHasher
 from fastapi_auth.kernel.rate_limits import RateLimiter
@@ -90,18 +90,7 @@ class UserService:
     async def _require_password(self, user: User, password: str | None, client: ClientInfo) -> None:
         if not password:
             raise InvalidPassword("Enter your current password to change your email address.")
-        verification = await self.password_gate.check(
-            self.session,
-            PasswordCheck(
-                account=user.email_key,
-                password=password,
-                password_hash=user.password_hash,
-                user_id=user.id,
-                client=client,
-            ),
-        )
-        if not verification.valid:
-            raise InvalidPassword()
+        await self.password_gate.require_account_password(self.session, user, password, client)
 
     async def update_profile(
         self, user: User, session_id: uuid.UUID, changes: UserUpdate, client: ClientInfo
